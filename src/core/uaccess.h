@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's view of "user space": the calling process (like `current`),
+ * its memory accounting (like mm->locked_vm), and the argument of one ioctl
+ * as the shim marshalled it.  Handlers read and write arguments only through
+ * copy_from_user()/copy_to_user(), so a short or unreadable argument gives
+ * EFAULT exactly where the kernel's copy would fail.
+ */
+#ifndef UVFIO_CORE_UACCESS_H
+#define UVFIO_CORE_UACCESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "transport/ioctl_codec.h"
+
+/* One client process: the owner of pinned-page accounting. */
+struct vfio_mm {
+	pid_t pid;
+	int pidfd;		/* keeps the identity of pid stable */
+	unsigned int refs;
+	uint64_t locked_vm;	/* pages accounted, like mm->locked_vm */
+	bool cap_ipc_lock;	/* unlimited pinning, like capable(CAP_IPC_LOCK) */
+	struct vfio_mm *hash_next;
+};
+
+struct vfio_mm *vfio_mm_get_by_pid(pid_t pid);	/* new or existing, +1 ref */
+void vfio_mm_get(struct vfio_mm *mm);
+void vfio_mm_put(struct vfio_mm *mm);
+/* Account npages (negative to release) against RLIMIT_MEMLOCK of mm's
+ * process; -ENOMEM when the limit would be exceeded, as vfio_lock_acct(). */
+int vfio_mm_lock_acct(struct vfio_mm *mm, int64_t npages);
+/* Copy between daemon memory and the process's private memory. */
+int vfio_mm_read(struct vfio_mm *mm, uint64_t vaddr, void *buf, size_t len);
+int vfio_mm_write(struct vfio_mm *mm, uint64_t vaddr, const void *buf, size_t len);
+
+/* The calling thread's process and credentials. */
+struct vfio_uctx {
+	struct vfio_mm *mm;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+};
+
+struct vfio_file;
+
+struct vfio_uarg {
+	struct vfio_uctx *ctx;
+	uint64_t value;			/* the raw `arg` of ioctl() */
+	struct uvfio_ioctl_msg msg;	/* marshalled argument */
+	const int *attached;		/* descriptors that came with it */
+	unsigned int nattached;
+	uint8_t *wb;			/* write-back buffer (arg_len bytes) */
+	uint32_t wb_lo, wb_hi;		/* dirty range within wb */
+	struct vfio_file *new_file;	/* set when the ioctl returns a new fd */
+};
+
+int copy_from_user(void *dst, struct vfio_uarg *ua, size_t off, size_t n);
+int copy_to_user(struct vfio_uarg *ua, size_t off, const void *src, size_t n);
+/* Are bytes [from, to) of the argument all zero?  0 yes, -E2BIG no,
+ * -EFAULT unreadable (iommufd's copy_struct_from_user rule). */
+int check_zeroed_user(struct vfio_uarg *ua, size_t from, size_t to);
+/* The descriptor the user named by number: a daemon-side fd owned by the
+ * request (do not close), or -EBADF if it was not an open fd. */
+int fdget(struct vfio_uarg *ua, int32_t user_fd);
+/* The memory segments the shim described for [vaddr, vaddr+len). */
+const struct uvfio_mem_seg *uarg_mem_segs(struct vfio_uarg *ua, unsigned int *nsegs);
+
+#endif

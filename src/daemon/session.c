@@ -1,0 +1,363 @@
+// SPDX-License-Identifier: MIT
+#include "session.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "core/vfio.h"
+#include "transport/channel.h"
+#include "transport/ioctl_codec.h"
+#include "util/log.h"
+#include "util/loop.h"
+
+struct session {
+	int sock;
+	struct vfio_uctx ctx;
+	bool waiting;		/* a control command answers later */
+	bool dead;		/* hung up while waiting */
+	LIST_ENTRY(session) next;
+};
+
+static LIST_HEAD(, session) sessions = LIST_HEAD_INITIALIZER(sessions);
+
+static int listen_fd = -1;
+static char listen_path[108];
+
+/* One request at a time on the loop thread: buffers can be shared. */
+static uint8_t in_buf[UVFIO_MAX_PAYLOAD];
+static uint8_t out_buf[UVFIO_MAX_PAYLOAD];
+
+static void session_free(struct session *s)
+{
+	LIST_REMOVE(s, next);
+	if (s->sock >= 0) {
+		uvfio_loop_unwatch(s->sock);
+		close(s->sock);
+	}
+	if (s->ctx.mm)
+		vfio_mm_put(s->ctx.mm);
+	free(s);
+}
+
+static int reply(struct session *s, long ret, const void *payload, uint32_t len,
+		 struct vfio_file *f, int fd)
+{
+	struct uvfio_rep rep = { .ret = ret, .len = len };
+
+	if (f) {
+		rep.token = f->token;
+		rep.type = f->ops->type;
+	}
+	return uvfio_chan_reply(s->sock, &rep, payload, fd);
+}
+
+/* Hands a new file to the client; if it cannot be delivered, the file is
+ * released as if the client had closed it at once. */
+static void reply_new_file(struct session *s, long ret, struct vfio_file *f)
+{
+	if (reply(s, ret, NULL, 0, f, f->peer_sock) < 0) {
+		vfio_file_abort(f);
+		return;
+	}
+	vfio_file_handed_over(f);
+}
+
+int session_open_node(const char *path, struct vfio_uctx *ctx, struct vfio_file **out)
+{
+	const char *p;
+	char *end;
+	long id;
+
+	if (!strcmp(path, "/dev/vfio/vfio"))
+		return vfio_container_open(ctx, out);
+	if (strncmp(path, "/dev/vfio/", 10))
+		return -ENOENT;
+	p = path + 10;
+	if (*p < '0' || *p > '9')
+		return -ENOENT;
+	id = strtol(p, &end, 10);
+	if (*end || id < 0 || id > 0x7fffffff)
+		return -ENOENT;
+	return vfio_group_open((int)id, ctx, out);
+}
+
+static void do_open(struct session *s, struct uvfio_inmsg *m)
+{
+	char path[256];
+	struct vfio_file *f = NULL;
+	int ret;
+
+	if (m->req.len == 0 || m->req.len >= sizeof(path)) {
+		reply(s, -ENOENT, NULL, 0, NULL, -1);
+		return;
+	}
+	memcpy(path, m->payload, m->req.len);
+	path[m->req.len] = 0;
+	ret = session_open_node(path, &s->ctx, &f);
+	if (ret) {
+		reply(s, ret, NULL, 0, NULL, -1);
+		return;
+	}
+	reply_new_file(s, 0, f);
+}
+
+static void do_learn(struct session *s, struct uvfio_inmsg *m)
+{
+	struct vfio_file *f = m->nfds == 1 ? vfio_file_from_fd(m->fds[0]) : NULL;
+
+	reply(s, f ? 0 : -EBADF, NULL, 0, f, -1);
+}
+
+static void do_ioctl(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
+{
+	struct vfio_uarg ua = {
+		.ctx = &s->ctx, .value = m->req.arg1,
+		.attached = m->fds, .nattached = m->nfds,
+	};
+	struct uvfio_ioctl_wb wb = { 0 };
+	long ret;
+
+	if (uvfio_ioctl_decode(m->payload, m->req.len, m->nfds, &ua.msg)) {
+		reply(s, -EPROTO, NULL, 0, NULL, -1);
+		return;
+	}
+	/* Write-back buffer: starts as the user's bytes, handlers patch it. */
+	ua.wb = out_buf + sizeof(wb);
+	if (ua.msg.arg_len > sizeof(out_buf) - sizeof(wb)) {
+		reply(s, -EPROTO, NULL, 0, NULL, -1);
+		return;
+	}
+	memcpy(ua.wb, ua.msg.arg, ua.msg.arg_len);
+
+	ret = f->ops->ioctl(f, (unsigned int)m->req.arg0, &ua);
+
+	if (ua.wb_hi > ua.wb_lo) {
+		wb.off = ua.wb_lo;
+		wb.len = ua.wb_hi - ua.wb_lo;
+		memmove(out_buf + sizeof(wb), ua.wb + wb.off, wb.len);
+	}
+	memcpy(out_buf, &wb, sizeof(wb));
+	if (ua.new_file) {
+		struct uvfio_rep rep = {
+			.ret = UVFIO_RET_FD, .len = (uint32_t)(sizeof(wb) + wb.len),
+			.token = ua.new_file->token, .type = ua.new_file->ops->type,
+		};
+
+		if (uvfio_chan_reply(s->sock, &rep, out_buf, ua.new_file->peer_sock) < 0)
+			vfio_file_abort(ua.new_file);
+		else
+			vfio_file_handed_over(ua.new_file);
+		return;
+	}
+	reply(s, ret, out_buf, (uint32_t)(sizeof(wb) + wb.len), NULL, -1);
+}
+
+static void do_rw(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
+{
+	bool write = m->req.flags & UVFIO_RW_WRITE;
+	uint64_t off = m->req.arg0, count = m->req.arg1;
+	uint64_t *ppos = (m->req.flags & UVFIO_RW_USE_POS) ? &f->pos : &off;
+	ssize_t ret;
+
+	if (count > UVFIO_RW_CHUNK || (write && m->req.len != count)) {
+		reply(s, -EPROTO, NULL, 0, NULL, -1);
+		return;
+	}
+	if (write) {
+		ret = f->ops->write(f, m->payload, count, ppos);
+		reply(s, ret, NULL, 0, NULL, -1);
+		return;
+	}
+	ret = f->ops->read(f, out_buf, count, ppos);
+	reply(s, ret, out_buf, ret > 0 ? (uint32_t)ret : 0, NULL, -1);
+}
+
+static void do_mmap(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
+{
+	struct vfio_mmap_req req = {
+		.offset = m->req.arg0, .length = m->req.arg1, .flags = m->req.flags, .fd = -1,
+	};
+	int ret = f->ops->mmap(f, &req);
+
+	if (ret) {
+		reply(s, ret, NULL, 0, NULL, -1);
+		return;
+	}
+	reply(s, 0, &req.fd_offset, sizeof(req.fd_offset), NULL, req.fd);
+}
+
+static void do_control(struct session *s, struct uvfio_inmsg *m)
+{
+	char cmd[512];
+
+	if (m->req.len >= sizeof(cmd)) {
+		reply(s, -E2BIG, NULL, 0, NULL, -1);
+		return;
+	}
+	memcpy(cmd, m->payload, m->req.len);
+	cmd[m->req.len] = 0;
+	s->waiting = true;
+	control_run(s, &s->ctx, cmd);
+}
+
+void session_complete_control(struct session *s, long ret, const char *text)
+{
+	s->waiting = false;
+	if (s->dead) {
+		session_free(s);
+		return;
+	}
+	reply(s, ret, text, text ? (uint32_t)strlen(text) : 0, NULL, -1);
+}
+
+static void handle(struct session *s, struct uvfio_inmsg *m)
+{
+	struct vfio_file *f = NULL;
+
+	switch (m->req.op) {
+	case UVFIO_OP_OPEN:
+		do_open(s, m);
+		return;
+	case UVFIO_OP_LEARN:
+		do_learn(s, m);
+		return;
+	case UVFIO_OP_CONTROL:
+		do_control(s, m);
+		return;
+	case UVFIO_OP_IOCTL:
+	case UVFIO_OP_RW:
+	case UVFIO_OP_MMAP:
+	case UVFIO_OP_RELEASE_SYNC:
+		f = vfio_file_lookup_token(m->req.file);
+		break;
+	default:
+		reply(s, -EOPNOTSUPP, NULL, 0, NULL, -1);
+		return;
+	}
+	if (m->req.op == UVFIO_OP_RELEASE_SYNC) {
+		if (f)
+			vfio_file_reap(f);
+		reply(s, 0, NULL, 0, NULL, -1);
+		return;
+	}
+	/* A call on a file the client already let go of: like a closed fd. */
+	if (!f) {
+		reply(s, -EBADF, NULL, 0, NULL, -1);
+		return;
+	}
+	vfio_file_get(f);
+	if (m->req.op == UVFIO_OP_IOCTL)
+		do_ioctl(s, m, f);
+	else if (m->req.op == UVFIO_OP_RW)
+		do_rw(s, m, f);
+	else
+		do_mmap(s, m, f);
+	vfio_file_put(f);
+}
+
+static void session_event(void *arg, uint32_t events)
+{
+	struct session *s = arg;
+	struct uvfio_inmsg m;
+	int ret;
+
+	(void)events;
+	for (;;) {
+		/* A control command in flight: the next request waits. */
+		if (s->waiting)
+			return;
+		ret = uvfio_chan_recv(s->sock, &m, in_buf, sizeof(in_buf));
+		if (ret == -EAGAIN)
+			return;
+		if (ret <= 0) {
+			if (ret < 0)
+				uvfio_dbg_rl("pid %d: dropping channel: %s", (int)s->ctx.pid,
+					     strerror(-ret));
+			if (s->waiting) {
+				uvfio_loop_unwatch(s->sock);
+				s->dead = true;
+			} else {
+				session_free(s);
+			}
+			return;
+		}
+		handle(s, &m);
+		uvfio_inmsg_close_fds(&m);
+	}
+}
+
+static void accept_event(void *arg, uint32_t events)
+{
+	(void)arg;
+	(void)events;
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		struct ucred cred;
+		socklen_t len = sizeof(cred);
+		struct session *s;
+
+		if (fd < 0)
+			return;
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
+		    !(s = calloc(1, sizeof(*s)))) {
+			close(fd);
+			continue;
+		}
+		LIST_INSERT_HEAD(&sessions, s, next);
+		s->sock = fd;
+		s->ctx.pid = cred.pid;
+		s->ctx.uid = cred.uid;
+		s->ctx.gid = cred.gid;
+		s->ctx.mm = vfio_mm_get_by_pid(cred.pid);
+		if (!s->ctx.mm || uvfio_loop_watch(fd, EPOLLIN, session_event, s) < 0) {
+			s->sock = -1;
+			close(fd);
+			session_free(s);
+		}
+	}
+}
+
+int session_listen(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int ret;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (listen_fd < 0)
+		return -errno;
+	unlink(path);
+	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0666) < 0 || listen(listen_fd, 128) < 0) {
+		ret = -errno;
+		close(listen_fd);
+		listen_fd = -1;
+		return ret;
+	}
+	snprintf(listen_path, sizeof(listen_path), "%s", path);
+	return uvfio_loop_watch(listen_fd, EPOLLIN, accept_event, NULL);
+}
+
+void session_shutdown(void)
+{
+	while (!LIST_EMPTY(&sessions))
+		session_free(LIST_FIRST(&sessions));
+	if (listen_fd < 0)
+		return;
+	uvfio_loop_unwatch(listen_fd);
+	close(listen_fd);
+	unlink(listen_path);
+	listen_fd = -1;
+}

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Client sessions: the daemon end of call channels.  A session is one
+ * connected thread of one client process; it turns requests into calls on
+ * the files they name, with the caller's credentials as `current`.
+ */
+#ifndef UVFIO_DAEMON_SESSION_H
+#define UVFIO_DAEMON_SESSION_H
+
+#include <sys/types.h>
+
+/* Starts listening at path (mode 0666: the container node is open to all). */
+int session_listen(const char *path);
+void session_shutdown(void);
+
+/* Opening a node path on behalf of a client: /dev/vfio/vfio, /dev/vfio/$N. */
+struct vfio_uctx;
+struct vfio_file;
+int session_open_node(const char *path, struct vfio_uctx *ctx, struct vfio_file **out);
+
+/* A control command finished asynchronously (control.c). */
+struct session;
+void session_complete_control(struct session *s, long ret, const char *text);
+
+#endif

@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: MIT
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "dma_mem.h"
+
+#define DMA_PAGE_SIZE	4096ULL
+
+static uint64_t dma_npages(uint64_t addr, uint64_t size)
+{
+	uint64_t first = addr / DMA_PAGE_SIZE;
+	uint64_t last = (addr + size - 1) / DMA_PAGE_SIZE;
+
+	return last - first + 1;
+}
+
+/* ---- SIGBUS guard for zero-copy spans ---- */
+
+/*
+ * A file mapped MAP_SHARED raises SIGBUS when its owner truncates it below a
+ * mapped page.  The kernel's pinned pages outlive a truncate; ours cannot, so
+ * an access to such a page fails the DMA instead of killing the daemon.
+ */
+static __thread sigjmp_buf *volatile dma_guard;
+static struct sigaction dma_prev_sigbus;
+
+static void dma_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	if (dma_guard)
+		siglongjmp(*dma_guard, 1);
+	/* Not ours: behave as if we were never installed. */
+	if (dma_prev_sigbus.sa_flags & SA_SIGINFO) {
+		dma_prev_sigbus.sa_sigaction(sig, si, uc);
+	} else if (dma_prev_sigbus.sa_handler != SIG_DFL &&
+		   dma_prev_sigbus.sa_handler != SIG_IGN) {
+		dma_prev_sigbus.sa_handler(sig);
+	} else {
+		/* The faulting access repeats and takes the default action. */
+		signal(SIGBUS, SIG_DFL);
+	}
+}
+
+/* Checked at every zero-copy pin (rare), not at every DMA (hot), in case
+ * someone replaced the handler since. */
+static void dma_guard_install(void)
+{
+	struct sigaction sa, cur;
+
+	if (sigaction(SIGBUS, NULL, &cur) == 0 && (cur.sa_flags & SA_SIGINFO) &&
+	    cur.sa_sigaction == dma_sigbus)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = dma_sigbus;
+	/* NODEFER: leaving the handler by siglongjmp must not leave SIGBUS
+	 * blocked, and sigsetjmp(env, 0) does not restore the mask. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGBUS, &sa, &dma_prev_sigbus);
+}
+
+static int dma_copy_guarded(void *dst, const void *src, size_t len)
+{
+	sigjmp_buf env;
+
+	if (sigsetjmp(env, 0)) {
+		dma_guard = NULL;
+		return -EFAULT;
+	}
+	dma_guard = &env;
+	/* The copy must happen between the two stores, as the handler sees. */
+	atomic_signal_fence(memory_order_seq_cst);
+	memcpy(dst, src, len);
+	atomic_signal_fence(memory_order_seq_cst);
+	dma_guard = NULL;
+	return 0;
+}
+
+/* ---- building ---- */
+
+static struct dma_mem *dma_mem_alloc(struct vfio_mm *mm, uint64_t vaddr, uint64_t size,
+				     bool need_read, bool need_write, unsigned int maxspans)
+{
+	struct dma_mem *mem = calloc(1, sizeof(*mem) + maxspans * sizeof(mem->spans[0]));
+
+	if (!mem)
+		return NULL;
+	mem->mm = mm;
+	vfio_mm_get(mm);
+	mem->vaddr = vaddr;
+	mem->size = size;
+	mem->need_read = need_read;
+	mem->need_write = need_write;
+	return mem;
+}
+
+static void dma_mem_free(struct dma_mem *mem)
+{
+	for (unsigned int i = 0; i < mem->nspans; i++) {
+		if (mem->spans[i].map_base)
+			munmap(mem->spans[i].map_base, mem->spans[i].map_len);
+	}
+	vfio_mm_put(mem->mm);
+	free(mem);
+}
+
+/* Maps len bytes of fd at file_off into the daemon for span s. */
+static int dma_span_map(struct dma_mem_span *s, int fd, uint64_t file_off, bool writable)
+{
+	uint64_t lead = file_off % DMA_PAGE_SIZE;
+	size_t map_len = (lead + s->len + DMA_PAGE_SIZE - 1) & ~(DMA_PAGE_SIZE - 1);
+	struct stat st;
+	void *p;
+
+	if (fstat(fd, &st))
+		return -errno;
+	/* Only a regular file (memfd, tmpfs, hugetlbfs) gives back the very
+	 * pages the process has mapped; a device node would not. */
+	if (!S_ISREG(st.st_mode))
+		return -ENODEV;
+	/* A shared mapping past EOF cannot be faulted in: GUP says EFAULT. */
+	if (file_off > (uint64_t)st.st_size || s->len > (uint64_t)st.st_size - file_off)
+		return -EFAULT;
+	p = mmap(NULL, map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
+		 (off_t)(file_off - lead));
+	if (p == MAP_FAILED)
+		return -errno;
+	dma_guard_install();
+	s->map_base = p;
+	s->map_len = map_len;
+	s->host = (uint8_t *)p + lead;
+	return 0;
+}
+
+static const struct uvfio_mem_seg *dma_seg_at(const struct uvfio_mem_seg *segs,
+					      unsigned int nsegs, uint64_t addr)
+{
+	for (unsigned int i = 0; i < nsegs; i++) {
+		if (addr >= segs[i].vaddr && addr - segs[i].vaddr < segs[i].len)
+			return &segs[i];
+	}
+	return NULL;
+}
+
+/* The segment covering addr, checked the way GUP checks a VMA. */
+static int dma_seg_check(const struct uvfio_mem_seg *segs, unsigned int nsegs, uint64_t addr,
+			 bool need_read, bool need_write, const struct uvfio_mem_seg **out)
+{
+	const struct uvfio_mem_seg *seg = dma_seg_at(segs, nsegs, addr);
+
+	if (!seg || (seg->flags & UVFIO_SEG_HOLE))
+		return -EFAULT;
+	if (need_write && !(seg->flags & UVFIO_SEG_PROT_WRITE))
+		return -EFAULT;
+	if (need_read && !(seg->flags & UVFIO_SEG_PROT_READ))
+		return -EFAULT;
+	*out = seg;
+	return 0;
+}
+
+static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
+			 bool need_write, struct dma_mem **out)
+{
+	const struct uvfio_mem_seg *segs, *seg;
+	unsigned int nsegs, nspans = 0;
+	uint64_t end = vaddr + size, addr, len;
+	struct dma_mem *mem;
+	int ret;
+
+	if (!ua->ctx || !ua->ctx->mm)
+		return -ENODEV;
+	if (!size)
+		return -EINVAL;
+	/* Reaching 2^64 is no user memory either. */
+	if (end < vaddr)
+		return -EFAULT;
+	segs = uarg_mem_segs(ua, &nsegs);
+
+	for (addr = vaddr; addr < end; addr += len, nspans++) {
+		ret = dma_seg_check(segs, nsegs, addr, need_read, need_write, &seg);
+		if (ret)
+			return ret;
+		len = seg->vaddr + seg->len - addr;
+		if (len > end - addr)
+			len = end - addr;
+	}
+
+	mem = dma_mem_alloc(ua->ctx->mm, vaddr, size, need_read, need_write, nspans);
+	if (!mem)
+		return -ENOMEM;
+
+	for (addr = vaddr; addr < end; addr += len) {
+		struct dma_mem_span *s = &mem->spans[mem->nspans];
+		struct dma_mem_span *prev = mem->nspans ? s - 1 : NULL;
+
+		dma_seg_check(segs, nsegs, addr, need_read, need_write, &seg);
+		len = seg->vaddr + seg->len - addr;
+		if (len > end - addr)
+			len = end - addr;
+
+		s->off = addr - vaddr;
+		s->len = len;
+		s->vaddr = addr;
+		if ((seg->flags & UVFIO_SEG_SHARED) && seg->attached >= 0 &&
+		    (unsigned int)seg->attached < ua->nattached) {
+			ret = dma_span_map(s, ua->attached[seg->attached],
+					   seg->file_offset + (addr - seg->vaddr), need_write);
+			if (ret == -EFAULT) {
+				dma_mem_free(mem);
+				return ret;
+			}
+			/* Other failures: the process can still reach it. */
+		}
+		if (!s->host && prev && !prev->host) {
+			prev->len += len;
+			memset(s, 0, sizeof(*s));
+			continue;
+		}
+		mem->nspans++;
+	}
+	*out = mem;
+	return 0;
+}
+
+int dma_mem_pin(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
+		bool need_write, struct dma_mem **out)
+{
+	struct dma_mem *mem;
+	int64_t npages;
+	int ret;
+
+	ret = dma_mem_build(ua, vaddr, size, need_read, need_write, &mem);
+	if (ret)
+		return ret;
+	npages = (int64_t)dma_npages(vaddr, size);
+	ret = vfio_mm_lock_acct(mem->mm, npages);
+	if (ret) {
+		dma_mem_free(mem);
+		return ret;
+	}
+	mem->locked = npages;
+	*out = mem;
+	return 0;
+}
+
+int dma_mem_repin(struct vfio_uarg *ua, struct dma_mem *old, uint64_t vaddr,
+		  struct dma_mem **out)
+{
+	struct dma_mem *mem;
+	int ret;
+
+	ret = dma_mem_build(ua, vaddr, old->size, old->need_read, old->need_write, &mem);
+	if (ret)
+		return ret;
+	if (mem->mm == old->mm) {
+		/* Same process: the pages stay accounted where they are. */
+		mem->locked = old->locked;
+		old->locked = 0;
+	} else {
+		ret = vfio_mm_lock_acct(mem->mm, old->locked);
+		if (ret) {
+			dma_mem_free(mem);
+			return ret;
+		}
+		mem->locked = old->locked;
+	}
+	*out = mem;
+	return 0;
+}
+
+int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
+		      bool writable, struct dma_mem **out)
+{
+	struct dma_mem *mem;
+	int64_t npages;
+	int ret;
+
+	if (!size || offset + size < offset)
+		return -EINVAL;
+	mem = dma_mem_alloc(mm, 0, size, true, writable, 1);
+	if (!mem)
+		return -ENOMEM;
+	mem->spans[0].len = size;
+	ret = dma_span_map(&mem->spans[0], fd, offset, writable);
+	if (ret)
+		goto fail;
+	mem->nspans = 1;
+	npages = (int64_t)dma_npages(offset, size);
+	ret = vfio_mm_lock_acct(mm, npages);
+	if (ret)
+		goto fail;
+	mem->locked = npages;
+	*out = mem;
+	return 0;
+fail:
+	dma_mem_free(mem);
+	return ret;
+}
+
+void dma_mem_unpin(struct dma_mem *mem)
+{
+	if (!mem)
+		return;
+	if (mem->locked)
+		vfio_mm_lock_acct(mem->mm, -mem->locked);
+	dma_mem_free(mem);
+}
+
+/* ---- access ---- */
+
+static int dma_span_rw(struct dma_mem *mem, struct dma_mem_span *s, uint64_t off, void *buf,
+		       size_t len, bool write)
+{
+	if (s->host) {
+		if (write)
+			return dma_copy_guarded(s->host + off, buf, len);
+		return dma_copy_guarded(buf, s->host + off, len);
+	}
+	if (write)
+		return vfio_mm_write(mem->mm, s->vaddr + off, buf, len) ? -EFAULT : 0;
+	return vfio_mm_read(mem->mm, s->vaddr + off, buf, len) ? -EFAULT : 0;
+}
+
+int dma_mem_rw(struct dma_mem *mem, uint64_t off, void *buf, size_t len, bool write)
+{
+	unsigned int lo = 0, hi = mem->nspans;
+	uint8_t *p = buf;
+
+	if (off > mem->size || len > mem->size - off)
+		return -EFAULT;
+	if (mem->nspans == 1)
+		return dma_span_rw(mem, &mem->spans[0], off, buf, len, write);
+
+	/* The last span starting at or before off. */
+	while (hi - lo > 1) {
+		unsigned int mid = lo + (hi - lo) / 2;
+
+		if (mem->spans[mid].off <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	for (unsigned int i = lo; len; i++) {
+		struct dma_mem_span *s = &mem->spans[i];
+		uint64_t in = off - s->off;
+		size_t n = s->len - in < len ? (size_t)(s->len - in) : len;
+		int ret = dma_span_rw(mem, s, in, p, n, write);
+
+		if (ret)
+			return ret;
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated PCI function: "the hardware" under the bus driver.  It owns the
+ * physical config space (what the device itself answers, before any vfio-pci
+ * virtualisation), the BAR backing and the device model.  Bus drivers reach
+ * the model only through these functions, like a kernel driver reaches a
+ * device only through config cycles and BAR accesses.
+ */
+#ifndef UVFIO_PCI_PCI_DEV_H
+#define UVFIO_PCI_PCI_DEV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "uvfio/model.h"
+
+struct host_device;
+struct vfio_pci;
+
+#define PCI_NUM_BARS		6
+#define PCI_ROM_SLOT		6
+#define PCI_CFG_SIZE		256
+#define PCIE_CFG_SIZE		4096
+
+/* Where pci_dev_finalize() lays out the capabilities (dword aligned). */
+#define UVFIO_CAP_PM_POS	0x40
+#define UVFIO_CAP_MSI_POS	0x48
+#define UVFIO_CAP_MSIX_POS	0x60
+#define UVFIO_CAP_EXP_POS	0x70
+#define UVFIO_ECAP_AER_POS	0x100
+
+struct pci_bar {
+	enum uvfio_bar_kind kind;	/* 0: not implemented (or upper half of MEM64) */
+	uint64_t size;
+	bool prefetchable;
+	unsigned int nr_areas;
+	struct uvfio_bar_area areas[UVFIO_BAR_MAX_AREAS];
+	uint64_t phys;			/* host bus address the bus assigned */
+	int memfd;			/* backing of the RAM areas, -1 if none */
+	void *ram;
+};
+
+struct uvfio_pci_dev {
+	char name[32];
+	const struct uvfio_model_ops *ops;
+	void *priv;
+	bool creating;			/* only create() may describe the hardware */
+
+	uint8_t config[PCIE_CFG_SIZE];	/* physical config space */
+	uint8_t wmask[PCIE_CFG_SIZE];	/* bits the hardware lets software write */
+	uint8_t reset_config[PCIE_CFG_SIZE];	/* power-on state */
+	unsigned int cfg_size;
+
+	struct pci_bar bars[PCI_NUM_BARS];
+	uint8_t pin;
+	bool is_pcie;
+	unsigned int msi_vectors;	/* 0: no MSI capability */
+	bool msi_64;
+	unsigned int msix_vectors;	/* 0: no MSI-X capability */
+	int msix_bar;
+	uint32_t msix_table_off, msix_pba_off;
+
+	bool intx_level;
+	struct vfio_pci *vpci;		/* when bound to vfio-pci */
+};
+
+/* Creates a function running ops->create(); bar addresses come from the bus. */
+int pci_dev_create(const char *name, const struct uvfio_model_ops *ops,
+		   const struct uvfio_model_args *args, struct uvfio_pci_dev **out);
+void pci_dev_destroy(struct uvfio_pci_dev *pdev);
+/* Programs BAR `bar` with its bus address (the bus's resource assignment). */
+void pci_dev_set_bar_addr(struct uvfio_pci_dev *pdev, int bar, uint64_t addr);
+
+/* Config cycles to the hardware: any size/offset inside cfg_size. */
+uint32_t pci_dev_cfg_read(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size);
+void pci_dev_cfg_write(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
+		       uint32_t val);
+uint16_t pci_dev_command(struct uvfio_pci_dev *pdev);
+
+/* BAR accesses (naturally aligned 1/2/4/8 bytes): RAM areas or the model. */
+uint64_t pci_dev_bar_read(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsigned int size);
+void pci_dev_bar_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsigned int size,
+		       uint64_t val);
+/* The RAM area of `bar` holding [off, off+len), or NULL. */
+const struct uvfio_bar_area *pci_dev_bar_area(struct uvfio_pci_dev *pdev, int bar,
+					      uint64_t off, uint64_t len);
+bool pci_dev_in_msix_table(struct uvfio_pci_dev *pdev, int bar, uint64_t off, uint64_t len);
+uint32_t pci_dev_msix_table_size(struct uvfio_pci_dev *pdev);
+
+/* Function-level reset: model registers and config space to power-on state. */
+void pci_dev_function_reset(struct uvfio_pci_dev *pdev);
+
+#endif

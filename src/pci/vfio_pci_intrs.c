@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: MIT
+/*
+ * vfio-pci interrupts (drivers/vfio/pci/vfio_pci_intrs.c): INTx with
+ * automasking and unmask eventfds, MSI and MSI-X vectors, and the error and
+ * request signals.  Interrupts reach the user by writing 1 to the eventfd
+ * registered for them, as eventfd_signal() does.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/pci_regs.h>
+#include <linux/vfio.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "util/log.h"
+#include "util/loop.h"
+#include "vfio_pci_priv.h"
+
+int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd)
+{
+	char path[64], target[64];
+	ssize_t n;
+	int fd = fdget(ua, user_fd);
+
+	if (fd < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n < 0)
+		return -EBADF;
+	target[n] = '\0';
+	if (strcmp(target, "anon_inode:[eventfd]"))
+		return -EINVAL;
+	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	return fd < 0 ? -errno : fd;
+}
+
+void vfio_pci_eventfd_signal(int fd)
+{
+	uint64_t one = 1;
+
+	/* a full counter (EAGAIN) means the user is far behind: drop it */
+	if (write(fd, &one, sizeof(one)) < 0)
+		uvfio_dbg_rl("eventfd %d signal failed: %d", fd, errno);
+}
+
+static void eventfd_put(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+void vfio_pci_intrs_init(struct vfio_pci *vp)
+{
+	vp->irq_type = VFIO_PCI_IRQ_NONE;
+	vp->intx_trigger = -1;
+	vp->intx_unmask_fd = -1;
+	vp->err_trigger = -1;
+	vp->req_trigger = -1;
+	vp->msi_trigger = NULL;
+	vp->num_ctx = 0;
+	vp->intx_masked = false;
+	vp->intx_pending = false;
+}
+
+int vfio_pci_get_irq_count(struct vfio_pci *vp, unsigned int index)
+{
+	struct uvfio_pci_dev *pdev = vp->pdev;
+
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		return pdev->pin ? 1 : 0;
+	case VFIO_PCI_MSI_IRQ_INDEX:
+		return pdev->msi_vectors;
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		return pdev->msix_vectors;
+	case VFIO_PCI_ERR_IRQ_INDEX:
+		return pdev->is_pcie ? 1 : 0;
+	case VFIO_PCI_REQ_IRQ_INDEX:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* ---- INTx ---- */
+
+static bool is_intx(struct vfio_pci *vp)
+{
+	return vp->irq_type == VFIO_PCI_IRQ_INTX;
+}
+
+/* The line fired: signal and mask until the user unmasks (level-triggered
+ * semantics over an edge-style eventfd). */
+static void intx_deliver(struct vfio_pci *vp)
+{
+	if (vp->intx_masked) {
+		vp->intx_pending = true;
+		return;
+	}
+	vp->intx_masked = true;
+	vp->intx_pending = false;
+	if (vp->intx_trigger >= 0) {
+		vfio_pci_eventfd_signal(vp->intx_trigger);
+		vp->vdev.stats.irqs++;
+	}
+}
+
+void vfio_pci_intx_mask(struct vfio_pci *vp)
+{
+	if (is_intx(vp))
+		vp->intx_masked = true;
+}
+
+void vfio_pci_intx_unmask(struct vfio_pci *vp)
+{
+	if (!is_intx(vp) || !vp->intx_masked || vp->virq_disabled)
+		return;
+	vp->intx_masked = false;
+	/* still asserted: it fires again at once */
+	if (vp->pdev->intx_level)
+		intx_deliver(vp);
+	else
+		vp->intx_pending = false;
+}
+
+static int intx_enable(struct vfio_pci *vp, int trigger)
+{
+	if (vp->irq_type != VFIO_PCI_IRQ_NONE)
+		return -EINVAL;
+	if (!vp->pdev->pin)
+		return -ENODEV;
+	vp->irq_type = VFIO_PCI_IRQ_INTX;
+	vp->intx_trigger = trigger;
+	vp->intx_masked = vp->virq_disabled;
+	vp->intx_pending = false;
+	if (vp->pdev->intx_level)
+		intx_deliver(vp);
+	return 0;
+}
+
+static void intx_unmask_fd_release(struct vfio_pci *vp)
+{
+	if (vp->intx_unmask_fd < 0)
+		return;
+	uvfio_loop_unwatch(vp->intx_unmask_fd);
+	eventfd_put(&vp->intx_unmask_fd);
+}
+
+static void intx_disable(struct vfio_pci *vp)
+{
+	intx_unmask_fd_release(vp);
+	eventfd_put(&vp->intx_trigger);
+	vp->intx_masked = false;
+	vp->intx_pending = false;
+	vp->irq_type = VFIO_PCI_IRQ_NONE;
+}
+
+static void intx_unmask_fired(void *arg, uint32_t events)
+{
+	struct vfio_pci *vp = arg;
+	uint64_t cnt;
+
+	(void)events;
+	if (read(vp->intx_unmask_fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+		vfio_pci_intx_unmask(vp);
+}
+
+static int set_intx_mask(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			 uint32_t flags, const void *data, struct vfio_uarg *ua)
+{
+	(void)ua;
+	if (!is_intx(vp) || start != 0 || count != 1)
+		return -EINVAL;
+	if (flags & VFIO_IRQ_SET_DATA_NONE) {
+		vfio_pci_intx_mask(vp);
+	} else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+		if (*(const uint8_t *)data)
+			vfio_pci_intx_mask(vp);
+	} else {
+		return -ENOTTY;		/* masking by eventfd: not in the kernel either */
+	}
+	return 0;
+}
+
+static int set_intx_unmask(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			   uint32_t flags, const void *data, struct vfio_uarg *ua)
+{
+	if (!is_intx(vp) || start != 0 || count != 1)
+		return -EINVAL;
+	if (flags & VFIO_IRQ_SET_DATA_NONE) {
+		vfio_pci_intx_unmask(vp);
+	} else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+		if (*(const uint8_t *)data)
+			vfio_pci_intx_unmask(vp);
+	} else {
+		int32_t fd = *(const int32_t *)data;
+		int efd, ret;
+
+		if (fd < 0) {
+			intx_unmask_fd_release(vp);
+			return 0;
+		}
+		efd = vfio_pci_eventfd_get(ua, fd);
+		if (efd < 0)
+			return efd;
+		if (vp->intx_unmask_fd >= 0) {
+			close(efd);
+			return -EBUSY;
+		}
+		ret = uvfio_loop_watch(efd, EPOLLIN, intx_unmask_fired, vp);
+		if (ret < 0) {
+			close(efd);
+			return ret;
+		}
+		vp->intx_unmask_fd = efd;
+	}
+	return 0;
+}
+
+static int set_intx_trigger(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			    uint32_t flags, const void *data, struct vfio_uarg *ua)
+{
+	if (is_intx(vp) && !count && (flags & VFIO_IRQ_SET_DATA_NONE)) {
+		intx_disable(vp);
+		return 0;
+	}
+	if (!(is_intx(vp) || vp->irq_type == VFIO_PCI_IRQ_NONE) || start != 0 || count != 1)
+		return -EINVAL;
+
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		int32_t fd = *(const int32_t *)data;
+		int trigger = -1, ret;
+
+		if (fd >= 0) {
+			trigger = vfio_pci_eventfd_get(ua, fd);
+			if (trigger < 0)
+				return trigger;
+		}
+		if (is_intx(vp)) {
+			eventfd_put(&vp->intx_trigger);
+			vp->intx_trigger = trigger;
+			return 0;
+		}
+		ret = intx_enable(vp, trigger);
+		if (ret < 0 && trigger >= 0)
+			close(trigger);
+		return ret;
+	}
+
+	if (!is_intx(vp))
+		return -EINVAL;
+	/* loopback: lets the user test its handler */
+	if ((flags & VFIO_IRQ_SET_DATA_NONE) || *(const uint8_t *)data) {
+		if (vp->intx_trigger >= 0)
+			vfio_pci_eventfd_signal(vp->intx_trigger);
+	}
+	return 0;
+}
+
+void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level)
+{
+	bool rising = level && !pdev->intx_level;
+	struct vfio_pci *vp = pdev->vpci;
+
+	pdev->intx_level = level;
+	if (level)
+		pdev->config[PCI_STATUS] |= PCI_STATUS_INTERRUPT;
+	else
+		pdev->config[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
+	if (!vp || !is_intx(vp))
+		return;
+	if (rising)
+		intx_deliver(vp);
+	else if (!level)
+		vp->intx_pending = false;
+}
+
+/* ---- MSI / MSI-X ---- */
+
+static void msi_hw_enable(struct vfio_pci *vp, bool msix, bool enable)
+{
+	struct uvfio_pci_dev *pdev = vp->pdev;
+
+	if (msix) {
+		unsigned int reg = UVFIO_CAP_MSIX_POS + PCI_MSIX_FLAGS;
+		uint16_t f = pci_dev_cfg_read(pdev, reg, 2) & ~PCI_MSIX_FLAGS_ENABLE;
+
+		pci_dev_cfg_write(pdev, reg, 2, f | (enable ? PCI_MSIX_FLAGS_ENABLE : 0));
+	} else {
+		unsigned int reg = UVFIO_CAP_MSI_POS + PCI_MSI_FLAGS;
+		uint16_t f = pci_dev_cfg_read(pdev, reg, 2);
+
+		f &= ~(PCI_MSI_FLAGS_ENABLE | PCI_MSI_FLAGS_QSIZE);
+		if (enable)
+			f |= PCI_MSI_FLAGS_ENABLE | vp->msi_qmax << 4;
+		pci_dev_cfg_write(pdev, reg, 2, f);
+	}
+}
+
+static int msi_enable(struct vfio_pci *vp, unsigned int nvec, bool msix)
+{
+	if (vp->irq_type != VFIO_PCI_IRQ_NONE)
+		return -EINVAL;
+	/* pci_alloc_irq_vectors(pdev, 1, 0, ...) */
+	if (!nvec)
+		return -ERANGE;
+	vp->msi_trigger = malloc(nvec * sizeof(*vp->msi_trigger));
+	if (!vp->msi_trigger)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < nvec; i++)
+		vp->msi_trigger[i] = -1;
+	vp->num_ctx = nvec;
+	vp->irq_type = msix ? VFIO_PCI_IRQ_MSIX : VFIO_PCI_IRQ_MSI;
+	if (!msix) {
+		/* log2 of the vectors allocated, rounded up (fls(nvec*2-1)-1) */
+		vp->msi_qmax = 31 - __builtin_clz(nvec * 2 - 1);
+	}
+	msi_hw_enable(vp, msix, true);
+	return 0;
+}
+
+static void msi_disable(struct vfio_pci *vp)
+{
+	bool msix = vp->irq_type == VFIO_PCI_IRQ_MSIX;
+
+	for (unsigned int i = 0; i < vp->num_ctx; i++)
+		eventfd_put(&vp->msi_trigger[i]);
+	free(vp->msi_trigger);
+	vp->msi_trigger = NULL;
+	vp->num_ctx = 0;
+	msi_hw_enable(vp, msix, false);
+	vp->irq_type = VFIO_PCI_IRQ_NONE;
+}
+
+static int msi_set_vector_signal(struct vfio_pci *vp, unsigned int vector, int32_t fd,
+				 struct vfio_uarg *ua)
+{
+	int trigger;
+
+	if (vector < vp->num_ctx)
+		eventfd_put(&vp->msi_trigger[vector]);
+	if (fd < 0)
+		return 0;
+	/* beyond the vectors allocated at enable: no dynamic MSI-X here */
+	if (vector >= vp->num_ctx)
+		return -EINVAL;
+	trigger = vfio_pci_eventfd_get(ua, fd);
+	if (trigger < 0)
+		return trigger;
+	vp->msi_trigger[vector] = trigger;
+	return 0;
+}
+
+static int msi_set_block(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			 const int32_t *fds, struct vfio_uarg *ua)
+{
+	unsigned int i, j;
+	int ret = 0;
+
+	for (i = 0, j = start; i < count && !ret; i++, j++)
+		ret = msi_set_vector_signal(vp, j, fds ? fds[i] : -1, ua);
+	if (ret) {
+		for (i = start; i < j; i++)
+			msi_set_vector_signal(vp, i, -1, ua);
+	}
+	return ret;
+}
+
+static int set_msi_trigger(struct vfio_pci *vp, unsigned int index, unsigned int start,
+			   unsigned int count, uint32_t flags, const void *data,
+			   struct vfio_uarg *ua)
+{
+	bool msix = index == VFIO_PCI_MSIX_IRQ_INDEX;
+	int ret;
+
+	if (vp->irq_type == (int)index && !count && (flags & VFIO_IRQ_SET_DATA_NONE)) {
+		msi_disable(vp);
+		return 0;
+	}
+	if (!(vp->irq_type == (int)index || vp->irq_type == VFIO_PCI_IRQ_NONE))
+		return -EINVAL;
+
+	if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		if (vp->irq_type == (int)index)
+			return msi_set_block(vp, start, count, data, ua);
+		ret = msi_enable(vp, start + count, msix);
+		if (ret)
+			return ret;
+		ret = msi_set_block(vp, start, count, data, ua);
+		if (ret)
+			msi_disable(vp);
+		return ret;
+	}
+
+	if (vp->irq_type != (int)index)
+		return -EINVAL;
+	for (unsigned int i = start; i < start + count; i++) {
+		if (i >= vp->num_ctx || vp->msi_trigger[i] < 0)
+			continue;
+		if ((flags & VFIO_IRQ_SET_DATA_NONE) || ((const uint8_t *)data)[i - start])
+			vfio_pci_eventfd_signal(vp->msi_trigger[i]);
+	}
+	return 0;
+}
+
+bool uvfio_pci_msi_enabled(struct uvfio_pci_dev *pdev)
+{
+	struct vfio_pci *vp = pdev->vpci;
+
+	return vp && (vp->irq_type == VFIO_PCI_IRQ_MSI || vp->irq_type == VFIO_PCI_IRQ_MSIX);
+}
+
+void uvfio_pci_msi_notify(struct uvfio_pci_dev *pdev, unsigned int vector)
+{
+	struct vfio_pci *vp = pdev->vpci;
+
+	if (!uvfio_pci_msi_enabled(pdev) || vector >= vp->num_ctx || vp->msi_trigger[vector] < 0)
+		return;
+	vfio_pci_eventfd_signal(vp->msi_trigger[vector]);
+	vp->vdev.stats.irqs++;
+}
+
+/* ---- error and request signals ---- */
+
+static int set_ctx_trigger_single(int *ctx, unsigned int count, uint32_t flags,
+				  const void *data, struct vfio_uarg *ua)
+{
+	if (flags & VFIO_IRQ_SET_DATA_NONE) {
+		if (*ctx >= 0) {
+			if (count)
+				vfio_pci_eventfd_signal(*ctx);
+			else
+				eventfd_put(ctx);
+			return 0;
+		}
+	} else if (flags & VFIO_IRQ_SET_DATA_BOOL) {
+		if (!count)
+			return -EINVAL;
+		if (*(const uint8_t *)data && *ctx >= 0)
+			vfio_pci_eventfd_signal(*ctx);
+		return 0;
+	} else if (flags & VFIO_IRQ_SET_DATA_EVENTFD) {
+		int32_t fd;
+
+		if (!count)
+			return -EINVAL;
+		fd = *(const int32_t *)data;
+		if (fd == -1) {
+			eventfd_put(ctx);
+		} else if (fd >= 0) {
+			int efd = vfio_pci_eventfd_get(ua, fd);
+
+			if (efd < 0)
+				return efd;
+			eventfd_put(ctx);
+			*ctx = efd;
+		}
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int set_err_trigger(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			   uint32_t flags, const void *data, struct vfio_uarg *ua)
+{
+	if (start != 0 || count > 1)
+		return -EINVAL;
+	return set_ctx_trigger_single(&vp->err_trigger, count, flags, data, ua);
+}
+
+static int set_req_trigger(struct vfio_pci *vp, unsigned int start, unsigned int count,
+			   uint32_t flags, const void *data, struct vfio_uarg *ua)
+{
+	if (start != 0 || count > 1)
+		return -EINVAL;
+	return set_ctx_trigger_single(&vp->req_trigger, count, flags, data, ua);
+}
+
+void vfio_pci_signal_req(struct vfio_pci *vp)
+{
+	if (vp->req_trigger >= 0)
+		vfio_pci_eventfd_signal(vp->req_trigger);
+}
+
+/* ---- dispatch ---- */
+
+int vfio_pci_set_irqs(struct vfio_pci *vp, uint32_t flags, unsigned int index,
+		      unsigned int start, unsigned int count, const void *data,
+		      struct vfio_uarg *ua)
+{
+	uint32_t action = flags & VFIO_IRQ_SET_ACTION_TYPE_MASK;
+
+	switch (index) {
+	case VFIO_PCI_INTX_IRQ_INDEX:
+		switch (action) {
+		case VFIO_IRQ_SET_ACTION_MASK:
+			return set_intx_mask(vp, start, count, flags, data, ua);
+		case VFIO_IRQ_SET_ACTION_UNMASK:
+			return set_intx_unmask(vp, start, count, flags, data, ua);
+		case VFIO_IRQ_SET_ACTION_TRIGGER:
+			return set_intx_trigger(vp, start, count, flags, data, ua);
+		}
+		break;
+	case VFIO_PCI_MSI_IRQ_INDEX:
+	case VFIO_PCI_MSIX_IRQ_INDEX:
+		if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+			return set_msi_trigger(vp, index, start, count, flags, data, ua);
+		break;
+	case VFIO_PCI_ERR_IRQ_INDEX:
+		if (action == VFIO_IRQ_SET_ACTION_TRIGGER && vp->pdev->is_pcie)
+			return set_err_trigger(vp, start, count, flags, data, ua);
+		break;
+	case VFIO_PCI_REQ_IRQ_INDEX:
+		if (action == VFIO_IRQ_SET_ACTION_TRIGGER)
+			return set_req_trigger(vp, start, count, flags, data, ua);
+		break;
+	}
+	return -ENOTTY;
+}
+
+void vfio_pci_intrs_disable_all(struct vfio_pci *vp)
+{
+	if (is_intx(vp))
+		intx_disable(vp);
+	else if (vp->irq_type != VFIO_PCI_IRQ_NONE)
+		msi_disable(vp);
+	eventfd_put(&vp->err_trigger);
+	eventfd_put(&vp->req_trigger);
+}

@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+/*
+ * One call channel per thread, so concurrent threads and forked children
+ * never read each other's replies.  A channel is connected on the thread's
+ * first call, closed by a TLS destructor when the thread exits, and dropped
+ * in a fork child (the child reconnects as a process of its own).
+ *
+ * Channel descriptors are entered in the fd table as SHIM_FD_CHANNEL: a
+ * program that closes or dup2()s over "all its descriptors" then only makes
+ * the owning thread reconnect, instead of sending requests into whatever file
+ * reuses the number.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/queue.h>
+
+struct shim_chan {
+	_Atomic int fd;			/* -1: connect on next use */
+	uint8_t *buf;			/* request + reply scratch, on demand */
+	LIST_ENTRY(shim_chan) link;
+};
+
+#define BUF_HALF	UVFIO_MAX_PAYLOAD
+
+static LIST_HEAD(, shim_chan) chans = LIST_HEAD_INITIALIZER(chans);
+static pthread_mutex_t chans_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t chan_once = PTHREAD_ONCE_INIT;
+static pthread_key_t chan_key;
+static __thread struct shim_chan *my_chan;
+
+/* Caller holds chans_lock. */
+static void chan_disconnect(struct shim_chan *ch)
+{
+	int fd = atomic_exchange(&ch->fd, -1);
+
+	if (fd < 0)
+		return;
+	shim_fd_take(fd);
+	REAL(close)(fd);
+}
+
+static void chan_free(struct shim_chan *ch)
+{
+	LIST_REMOVE(ch, link);
+	chan_disconnect(ch);
+	if (ch->buf)
+		munmap(ch->buf, 2 * BUF_HALF);
+	free(ch);
+}
+
+static void chan_thread_exit(void *p)
+{
+	pthread_mutex_lock(&chans_lock);
+	chan_free(p);
+	pthread_mutex_unlock(&chans_lock);
+	my_chan = NULL;
+}
+
+static void atfork_prepare(void)
+{
+	pthread_mutex_lock(&chans_lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_mutex_unlock(&chans_lock);
+}
+
+/* The child holds copies of every thread's channel; only the forking
+ * thread survives, and even its channel is the parent's stream. */
+static void atfork_child(void)
+{
+	struct shim_chan *ch = LIST_FIRST(&chans), *next;
+
+	for (; ch; ch = next) {
+		next = LIST_NEXT(ch, link);
+		if (ch == my_chan)
+			chan_disconnect(ch);
+		else
+			chan_free(ch);
+	}
+	pthread_mutex_unlock(&chans_lock);
+}
+
+static void chan_setup(void)
+{
+	pthread_key_create(&chan_key, chan_thread_exit);
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+static int chan_connect(struct shim_chan *ch)
+{
+	struct shim_fd ent = { .type = SHIM_FD_CHANNEL, .minor = -1 };
+	int fd = uvfio_chan_connect(shim_env()->sock);
+	int err;
+
+	if (fd < 0)
+		return fd;
+	ent.token = (uintptr_t)ch;
+	err = shim_fd_set(fd, &ent);
+	if (err) {
+		REAL(close)(fd);
+		return err;
+	}
+	atomic_store(&ch->fd, fd);
+	return 0;
+}
+
+struct shim_chan *shim_chan_get(int *err)
+{
+	struct shim_chan *ch = my_chan;
+
+	if (!shim_active()) {
+		*err = -ENODEV;
+		return NULL;
+	}
+	pthread_once(&chan_once, chan_setup);
+	if (!ch) {
+		ch = calloc(1, sizeof(*ch));
+		if (!ch) {
+			*err = -ENOMEM;
+			return NULL;
+		}
+		atomic_init(&ch->fd, -1);
+		pthread_mutex_lock(&chans_lock);
+		LIST_INSERT_HEAD(&chans, ch, link);
+		pthread_mutex_unlock(&chans_lock);
+		pthread_setspecific(chan_key, ch);
+		my_chan = ch;
+	}
+	if (atomic_load(&ch->fd) < 0) {
+		*err = chan_connect(ch);
+		if (*err)
+			return NULL;
+	}
+	return ch;
+}
+
+int shim_chan_call(struct shim_chan *ch, struct uvfio_call *call)
+{
+	int fd = atomic_load(&ch->fd);
+	int err;
+
+	if (fd < 0) {
+		err = chan_connect(ch);
+		if (err)
+			return err;
+		fd = atomic_load(&ch->fd);
+	}
+	call->rfd = -1;
+	err = uvfio_chan_call(fd, call);
+	/* EFAULT: the user's buffer was bad; the message went whole or not at
+	 * all, so the stream is still in step.  Anything else: start over. */
+	if (err && err != -EFAULT) {
+		pthread_mutex_lock(&chans_lock);
+		chan_disconnect(ch);
+		pthread_mutex_unlock(&chans_lock);
+	}
+	return err;
+}
+
+static uint8_t *chan_buf(struct shim_chan *ch)
+{
+	if (!ch->buf) {
+		void *p = REAL(mmap)(NULL, 2 * BUF_HALF, PROT_READ | PROT_WRITE,
+				     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return NULL;
+		ch->buf = p;
+	}
+	return ch->buf;
+}
+
+void *shim_chan_reqbuf(struct shim_chan *ch, size_t *cap)
+{
+	uint8_t *b = chan_buf(ch);
+
+	*cap = b ? BUF_HALF : 0;
+	return b;
+}
+
+void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap)
+{
+	uint8_t *b = chan_buf(ch);
+
+	*cap = b ? BUF_HALF : 0;
+	return b ? b + BUF_HALF : NULL;
+}
+
+void shim_chan_lost(const struct shim_fd *ent)
+{
+	struct shim_chan *ch;
+
+	pthread_mutex_lock(&chans_lock);
+	LIST_FOREACH(ch, &chans, link) {
+		if ((uintptr_t)ch == ent->token) {
+			/* The program closes the descriptor itself. */
+			atomic_store(&ch->fd, -1);
+			break;
+		}
+	}
+	pthread_mutex_unlock(&chans_lock);
+}

@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The daemon operations behind the interposed calls: each builds one request
+ * (or a series of chunks), makes the round trip on the thread's channel and
+ * turns the reply into what the kernel would have returned.  Descriptors the
+ * daemon hands out are real kernel descriptors (sockets, memfds), registered
+ * in the fd table before the program sees them.
+ */
+#include "shim.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <linux/vfio.h>
+
+/* The channel broke: to the program this is an I/O error on the file,
+ * unless its own buffer was at fault. */
+static int chan_errno(int err)
+{
+	return err == -EFAULT ? -EFAULT : -EIO;
+}
+
+static void close_quiet(int fd)
+{
+	int saved = errno;
+
+	if (fd >= 0)
+		REAL(close)(fd);
+	errno = saved;
+}
+
+static int register_fd(int fd, uint64_t token, uint32_t type, int minor)
+{
+	struct shim_fd ent = { .token = token, .type = type, .minor = minor };
+	int err = shim_fd_set(fd, &ent);
+
+	if (err) {
+		close_quiet(fd);
+		shim_op_release(token);
+	}
+	return err ? err : fd;
+}
+
+int shim_op_open(const char *path, int flags, int minor)
+{
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_OPEN, .len = (uint32_t)strlen(path),
+			 .arg0 = (uint32_t)flags },
+		.payload = path,
+		.rfd_cloexec = !!(flags & O_CLOEXEC),
+	};
+	struct shim_chan *ch;
+	int err;
+
+	ch = shim_chan_get(&err);
+	if (!ch)
+		return -EIO;
+	err = shim_chan_call(ch, &c);
+	if (err)
+		return chan_errno(err);
+	if (c.rep.ret < 0 || c.rfd < 0) {
+		close_quiet(c.rfd);
+		return c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
+	}
+	return register_fd(c.rfd, c.rep.token, c.rep.type, minor);
+}
+
+int shim_op_learn(int fd, struct shim_fd *ent)
+{
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_LEARN },
+		.fds = &fd,
+		.nfds = 1,
+	};
+	struct shim_chan *ch;
+	int err;
+
+	ch = shim_chan_get(&err);
+	if (!ch || shim_chan_call(ch, &c))
+		return 0;
+	close_quiet(c.rfd);
+	if (c.rep.ret != 0 || !c.rep.type)
+		return 0;
+	ent->token = c.rep.token;
+	ent->type = c.rep.type;
+	ent->minor = -1;
+	return shim_fd_set(fd, ent) == 0;
+}
+
+void shim_op_release(uint64_t token)
+{
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_RELEASE_SYNC, .file = token },
+	};
+	struct shim_chan *ch;
+	int saved = errno, err;
+
+	ch = shim_chan_get(&err);
+	if (ch && !shim_chan_call(ch, &c))
+		close_quiet(c.rfd);
+	errno = saved;
+}
+
+ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t off,
+		   uint32_t flags)
+{
+	struct shim_chan *ch;
+	size_t done = 0;
+	ssize_t err = 0;
+	int cerr;
+
+	ch = shim_chan_get(&cerr);
+	if (!ch)
+		return -EIO;
+	do {
+		size_t n = count - done < UVFIO_RW_CHUNK ? count - done : UVFIO_RW_CHUNK;
+		struct uvfio_call c = {
+			.req = { .op = UVFIO_OP_RW, .flags = flags, .file = ent->token,
+				 .arg0 = (uint64_t)off + done, .arg1 = n },
+		};
+		size_t got;
+
+		/* Data goes straight between the program's buffer and the
+		 * socket: a bad buffer fails the call with EFAULT. */
+		if (flags & UVFIO_RW_WRITE) {
+			c.payload = (uint8_t *)buf + done;
+			c.req.len = (uint32_t)n;
+		} else {
+			c.rbuf = (uint8_t *)buf + done;
+			c.rbuf_cap = n;
+		}
+		cerr = shim_chan_call(ch, &c);
+		if (cerr) {
+			err = chan_errno(cerr);
+			break;
+		}
+		close_quiet(c.rfd);
+		if (c.rep.ret < 0) {
+			err = c.rep.ret;
+			break;
+		}
+		got = (size_t)c.rep.ret;
+		if (!(flags & UVFIO_RW_WRITE) && got > c.rep.len)
+			got = c.rep.len;
+		if (got > n)
+			got = n;
+		done += got;
+		if (got < n)
+			break;
+	} while (done < count);
+	return done ? (ssize_t)done : err;
+}
+
+void *shim_op_mmap(const struct shim_fd *ent, void *addr, size_t len, int prot, int flags,
+		   int64_t off, int *err)
+{
+	uint64_t fd_offset = 0;
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_MMAP, .file = ent->token, .arg0 = (uint64_t)off,
+			 .arg1 = len,
+			 .flags = (prot & PROT_READ ? UVFIO_MMAP_READ : 0) |
+				  (prot & PROT_WRITE ? UVFIO_MMAP_WRITE : 0) |
+				  ((flags & MAP_TYPE) == MAP_SHARED ||
+				   (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ?
+				   UVFIO_MMAP_SHARED : 0) },
+		.rbuf = &fd_offset,
+		.rbuf_cap = sizeof(fd_offset),
+		.rfd_cloexec = 1,
+	};
+	struct shim_chan *ch;
+	void *p;
+	int cerr;
+
+	ch = shim_chan_get(&cerr);
+	if (!ch) {
+		*err = -EIO;
+		return MAP_FAILED;
+	}
+	cerr = shim_chan_call(ch, &c);
+	if (cerr) {
+		*err = chan_errno(cerr);
+		return MAP_FAILED;
+	}
+	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(fd_offset)) {
+		close_quiet(c.rfd);
+		*err = c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
+		return MAP_FAILED;
+	}
+	p = REAL(mmap)(addr, len, prot, flags, c.rfd, (off_t)fd_offset);
+	*err = p == MAP_FAILED ? -errno : 0;
+	close_quiet(c.rfd);
+	return p;
+}
+
+static uint64_t get_u64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+/* MAP_DMA names [vaddr, vaddr+size) of our memory: say what backs it.  A
+ * zero or wrapping size is left to the daemon to reject. */
+static int describe_dma(const struct shim_ioctl_arg *a, struct shim_memdesc *md)
+{
+	const size_t vaddr_off = offsetof(struct vfio_iommu_type1_dma_map, vaddr);
+	const size_t size_off = offsetof(struct vfio_iommu_type1_dma_map, size);
+	uint64_t vaddr, size;
+
+	memset(md, 0, sizeof(*md));
+	if (a->len < size_off + sizeof(uint64_t))
+		return 0;
+	vaddr = get_u64(a->bytes + vaddr_off);
+	size = get_u64(a->bytes + size_off);
+	if (size == 0 || vaddr + size < vaddr)
+		return 0;
+	return shim_mem_describe(vaddr, size, md);
+}
+
+/* Stores the daemon's write-back into the argument; ret is the ioctl's
+ * result so far, replaced by -EFAULT if the store fails. */
+static long write_back(const struct uvfio_call *c, uint64_t arg, long ret)
+{
+	struct uvfio_ioctl_wb wb;
+
+	if (c->rep.len < sizeof(wb))
+		return ret;
+	memcpy(&wb, c->rbuf, sizeof(wb));
+	if (!wb.len)
+		return ret;
+	if (wb.len > c->rep.len - sizeof(wb))
+		return -EIO;
+	if (shim_user_write(arg + wb.off, (uint8_t *)c->rbuf + sizeof(wb), wb.len))
+		return -EFAULT;
+	return ret;
+}
+
+long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long arg)
+{
+	const struct shim_ioctl_desc *d = shim_ioctl_lookup(cmd, ent->type);
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_IOCTL, .file = ent->token, .arg0 = cmd, .arg1 = arg },
+		.rfd_cloexec = 1,
+	};
+	struct shim_memdesc md = { 0 };
+	struct shim_ioctl_arg a;
+	int fds[UVFIO_MAX_FDS];
+	size_t reqcap, repcap, size;
+	struct shim_chan *ch;
+	void *req;
+	uint32_t i;
+	long ret;
+	int err;
+
+	ch = shim_chan_get(&err);
+	if (!ch)
+		return -EIO;
+	req = shim_chan_reqbuf(ch, &reqcap);
+	c.rbuf = shim_chan_repbuf(ch, &repcap);
+	c.rbuf_cap = repcap;
+	if (!req || !c.rbuf)
+		return -ENOMEM;
+	/* The argument is staged in the reply buffer: it is encoded into the
+	 * request before any reply arrives. */
+	a.bytes = c.rbuf;
+	err = shim_marshal_arg(d, arg, &a);
+	if (!err && d->map_dma)
+		err = describe_dma(&a, &md);
+	if (err)
+		return err;
+	if (a.nattach + md.nfds > UVFIO_MAX_FDS) {
+		shim_memdesc_release(&md);
+		return -E2BIG;
+	}
+	memcpy(fds, a.attach, a.nattach * sizeof(int));
+	memcpy(fds + a.nattach, md.fds, md.nfds * sizeof(int));
+	for (i = 0; i < md.nsegs; i++)
+		if (md.segs[i].attached >= 0)
+			md.segs[i].attached += (int32_t)a.nattach;
+
+	size = uvfio_ioctl_encoded_size(a.nfds, md.nsegs, a.len);
+	if (size > reqcap) {
+		shim_memdesc_release(&md);
+		return -E2BIG;
+	}
+	uvfio_ioctl_encode(req, a.flags, a.fds, a.nfds, md.segs, md.nsegs, a.bytes, a.len);
+	c.req.len = (uint32_t)size;
+	c.payload = req;
+	c.fds = fds;
+	c.nfds = a.nattach + md.nfds;
+	err = shim_chan_call(ch, &c);
+	shim_memdesc_release(&md);
+	if (err)
+		return chan_errno(err);
+
+	if (c.rep.ret == UVFIO_RET_FD) {
+		if (c.rfd < 0)
+			return -EIO;
+		ret = write_back(&c, arg, 0);
+		if (ret) {
+			close_quiet(c.rfd);
+			shim_op_release(c.rep.token);
+			return ret;
+		}
+		return register_fd(c.rfd, c.rep.token, c.rep.type, -1);
+	}
+	close_quiet(c.rfd);
+	/* Some failures still store a result (HOT_RESET_INFO's count with
+	 * ENOSPC), so the write-back applies whatever ret is. */
+	return write_back(&c, arg, (long)c.rep.ret);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The uvfio wire format between the shim (client) and uvfiod.
+ *
+ * Every open VFIO file is a socket the program holds: its only job is lifetime
+ * (the daemon releases the file when the last reference to it goes away).
+ * Calls travel on a separate per-thread "call channel" and name the file by
+ * its token, so threads and forked processes never steal each other's replies.
+ *
+ * A request is a header, a payload of `len` bytes and up to UVFIO_MAX_FDS file
+ * descriptors (SCM_RIGHTS).  A reply is a header, a payload and optionally
+ * one descriptor.  Nothing here knows about VFIO structures: ioctl payloads
+ * are opaque bytes laid out by the codec in ioctl_codec.h.
+ */
+#ifndef UVFIO_TRANSPORT_WIRE_H
+#define UVFIO_TRANSPORT_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define UVFIO_WIRE_MAGIC	0x75766631u	/* "uvf1" */
+#define UVFIO_MAX_FDS		64
+#define UVFIO_MAX_PAYLOAD	(256u * 1024u)	/* one message; larger I/O is chunked */
+#define UVFIO_RW_CHUNK		(128u * 1024u)
+
+enum uvfio_op {
+	UVFIO_OP_HELLO = 1,	/* call channel setup: version check */
+	UVFIO_OP_OPEN,		/* payload: path; arg0: open flags -> fd + token */
+	UVFIO_OP_LEARN,		/* fd attached -> token + file type, or -EBADF */
+	UVFIO_OP_IOCTL,		/* arg0: cmd, arg1: raw arg; payload: ioctl codec */
+	UVFIO_OP_RW,		/* arg0: offset, arg1: count; flags: UVFIO_RW_* */
+	UVFIO_OP_MMAP,		/* arg0: offset, arg1: length; flags: prot|shared */
+	UVFIO_OP_RELEASE_SYNC,	/* after close(): release now if the last ref went */
+	UVFIO_OP_CONTROL,	/* payload: a control command line (CLI) */
+	UVFIO_OP_MAX
+};
+
+/* UVFIO_OP_RW flags */
+#define UVFIO_RW_WRITE		(1u << 0)
+#define UVFIO_RW_USE_POS	(1u << 1)	/* read()/write(): use and advance f_pos */
+
+/* UVFIO_OP_MMAP flags */
+#define UVFIO_MMAP_READ		(1u << 0)
+#define UVFIO_MMAP_WRITE	(1u << 1)
+#define UVFIO_MMAP_SHARED	(1u << 2)
+
+enum uvfio_file_type {
+	UVFIO_FILE_NONE = 0,
+	UVFIO_FILE_CONTAINER,	/* /dev/vfio/vfio */
+	UVFIO_FILE_GROUP,	/* /dev/vfio/$GROUP */
+	UVFIO_FILE_DEVICE,	/* from VFIO_GROUP_GET_DEVICE_FD */
+	UVFIO_FILE_DEVICE_CDEV,	/* /dev/vfio/devices/vfioN */
+	UVFIO_FILE_IOMMUFD,	/* /dev/iommu */
+};
+
+struct uvfio_req {
+	uint32_t magic;
+	uint32_t op;
+	uint32_t flags;
+	uint32_t len;		/* payload bytes following the header */
+	uint64_t file;		/* target file token, 0 if none */
+	uint64_t arg0;
+	uint64_t arg1;
+};
+
+struct uvfio_rep {
+	int64_t ret;		/* >= 0 success value, < 0 -errno */
+	uint64_t token;		/* OPEN/LEARN/ioctl returning a file: its token */
+	uint32_t type;		/* OPEN/LEARN: enum uvfio_file_type */
+	uint32_t len;		/* payload bytes following the header */
+};
+
+/* A reply whose `ret` is this carries a new file descriptor: the ioctl's return
+ * value is that descriptor's number in the caller. */
+#define UVFIO_RET_FD		(1LL << 40)
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The daemon's single event loop (epoll).  All daemon state is touched from
+ * this one thread, the way a kernel subsystem serialises under its locks, so
+ * the core needs no locking of its own.
+ */
+#ifndef UVFIO_UTIL_LOOP_H
+#define UVFIO_UTIL_LOOP_H
+
+#include <stdint.h>
+
+typedef void (*uvfio_loop_fn)(void *arg, uint32_t events);
+
+int uvfio_loop_init(void);
+void uvfio_loop_fini(void);
+/* Watch fd for epoll `events`; fn runs on the loop thread. */
+int uvfio_loop_watch(int fd, uint32_t events, uvfio_loop_fn fn, void *arg);
+void uvfio_loop_unwatch(int fd);
+
+struct uvfio_timer;
+/* One-shot timer after `ms` milliseconds; returns NULL on failure. */
+struct uvfio_timer *uvfio_timer_add(unsigned int ms, uvfio_loop_fn fn, void *arg);
+void uvfio_timer_cancel(struct uvfio_timer *t);
+
+/* Runs until uvfio_loop_stop(); returns 0 or -errno. */
+int uvfio_loop_run(void);
+void uvfio_loop_stop(void);
+
+#endif
