@@ -87,7 +87,22 @@ static void wait_irq(struct edu *e, const char *what)
 	check(read(e->irq, &count, sizeof(count)) == sizeof(count), "eventfd read");
 }
 
-/* The first edu device (1234:11e8) bound to vfio-pci. */
+static int read_attr(const char *dev, const char *attr, char *buf, size_t len)
+{
+	char path[512];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/%s", dev, attr);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	return ok;
+}
+
+/* The edu device (1234:11e8) bound to vfio-pci with the lowest address. */
 static int find_edu(char *bdf, size_t len)
 {
 	DIR *d = opendir("/sys/bus/pci/devices");
@@ -96,39 +111,25 @@ static int find_edu(char *bdf, size_t len)
 
 	if (!d)
 		return 0;
-	while (!found && (de = readdir(d))) {
-		char path[512], buf[64] = "";
-		FILE *f;
+	while ((de = readdir(d))) {
+		char buf[256], path[512];
+		ssize_t n;
 
-		if (de->d_name[0] == '.')
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= len)
 			continue;
-		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vendor", de->d_name);
-		f = fopen(path, "r");
-		if (!f)
+		if (!read_attr(de->d_name, "vendor", buf, sizeof(buf)) || strcmp(buf, "0x1234\n") ||
+		    !read_attr(de->d_name, "device", buf, sizeof(buf)) || strcmp(buf, "0x11e8\n"))
 			continue;
-		if (fgets(buf, sizeof(buf), f) && !strcmp(buf, "0x1234\n")) {
-			snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/device", de->d_name);
-			FILE *g = fopen(path, "r");
-
-			if (g && fgets(buf, sizeof(buf), g) && !strcmp(buf, "0x11e8\n")) {
-				ssize_t n;
-
-				snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver",
-					 de->d_name);
-				n = readlink(path, buf, sizeof(buf) - 1);
-				if (n > 0) {
-					buf[n] = 0;
-					if (!strcmp(basename(buf), "vfio-pci") &&
-					    strlen(de->d_name) < len) {
-						strcpy(bdf, de->d_name);
-						found = 1;
-					}
-				}
-			}
-			if (g)
-				fclose(g);
-		}
-		fclose(f);
+		snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/driver", de->d_name);
+		n = readlink(path, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		if (strcmp(basename(buf), "vfio-pci"))
+			continue;
+		if (!found || strcmp(de->d_name, bdf) < 0)
+			strcpy(bdf, de->d_name);
+		found = 1;
 	}
 	closedir(d);
 	return found;

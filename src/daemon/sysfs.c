@@ -77,7 +77,7 @@ static int link_at(const char *target, const char *dir, const char *name)
 	return symlink(target, path) < 0 ? -errno : 0;
 }
 
-static int write_device(const char *sys, struct host_device *dev, FILE *redirects)
+static int write_device(const char *sys, struct host_device *dev)
 {
 	struct pci_sysfs_info info;
 	char d[PATH_MAX], p[PATH_MAX], buf[1024];
@@ -91,7 +91,6 @@ static int write_device(const char *sys, struct host_device *dev, FILE *redirect
 	ret = mkdirs(d);
 	if (ret)
 		return ret;
-	fprintf(redirects, "/sys/" PCI_ROOT "/%s\n", dev->name);
 
 	putf(d, "vendor", "0x%04x\n", info.vendor);
 	putf(d, "device", "0x%04x\n", info.device);
@@ -175,7 +174,7 @@ static int build(const char *stage, FILE *redirects)
 	putf(p, "disable_idle_d3", "N\n");
 	fputs("/sys/bus/pci/devices\n/sys/bus/pci/drivers/vfio-pci\n/sys/kernel/iommu_groups\n"
 	      "/sys/module/vfio\n/sys/module/vfio_pci\n/sys/module/vfio_iommu_type1\n"
-	      "/dev/vfio\n", redirects);
+	      "/dev/vfio\n/sys/" PCI_ROOT "\n", redirects);
 
 	iommu_group_for_each(g) {
 		struct host_device *dev;
@@ -190,7 +189,7 @@ static int build(const char *stage, FILE *redirects)
 		TAILQ_FOREACH(dev, &g->devices, group_next) {
 			char target[PATH_MAX];
 
-			ret = write_device(sys, dev, redirects);
+			ret = write_device(sys, dev);
 			if (ret)
 				return ret;
 			pathf(target, "../../../" PCI_ROOT "/%s", dev->name);

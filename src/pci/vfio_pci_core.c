@@ -93,12 +93,11 @@ static void vfio_pci_close_device(struct vfio_device *vdev)
 
 /* ---- ioctls ---- */
 
-static long ioctl_get_info(struct vfio_pci *vp, struct vfio_uarg *ua)
+static long ioctl_get_info(struct vfio_uarg *ua)
 {
 	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
 	struct vfio_device_info info;
 
-	(void)vp;
 	if (copy_from_user(&info, ua, 0, minsz))
 		return -EFAULT;
 	if (info.argsz < minsz)
@@ -308,7 +307,7 @@ static long vfio_pci_ioctl(struct vfio_device *vdev, unsigned int cmd, struct vf
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
-		return ioctl_get_info(vp, ua);
+		return ioctl_get_info(ua);
 	case VFIO_DEVICE_GET_REGION_INFO:
 		return ioctl_get_region_info(vp, ua);
 	case VFIO_DEVICE_GET_IRQ_INFO:

@@ -13,6 +13,7 @@
 #include "shim.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -93,14 +94,23 @@ static void chan_setup(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
+/* Channels live above the descriptors programs usually get, so the
+ * program's own numbering stays what it would be without the shim. */
+#define CHAN_FD_BASE	512
+
 static int chan_connect(struct shim_chan *ch)
 {
 	struct shim_fd ent = { .type = SHIM_FD_CHANNEL, .minor = -1 };
 	int fd = uvfio_chan_connect(shim_env()->sock);
-	int err;
+	int high, err;
 
 	if (fd < 0)
 		return fd;
+	high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, CHAN_FD_BASE);
+	if (high >= 0) {
+		REAL(close)(fd);
+		fd = high;
+	}
 	ent.token = (uintptr_t)ch;
 	err = shim_fd_set(fd, &ent);
 	if (err) {

@@ -7,7 +7,6 @@
  * descriptor inherited across exec are recognised by the error the kernel
  * gives for a socket, then learned from the daemon.
  */
-#undef _FORTIFY_SOURCE
 #include "shim.h"
 
 #include <errno.h>

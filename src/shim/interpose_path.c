@@ -10,7 +10,6 @@
  * device (container, group) or anonymous inode (device file) the kernel
  * would.
  */
-#undef _FORTIFY_SOURCE
 #include "shim.h"
 
 #include <errno.h>
@@ -172,7 +171,7 @@ SHIM_EXPORT int __fxstat64(int ver, int fd, struct stat64 *st)
 /* fstatat: an empty path with AT_EMPTY_PATH is the descriptor itself. */
 #define STAT_AT(call, dirfd, path, st, flags, present_path, present_desc) \
 	do {								\
-		if ((flags & AT_EMPTY_PATH) && path && !path[0])	\
+		if ((flags & AT_EMPTY_PATH) && !path[0])	\
 			STAT_FD(call, dirfd, st, present_desc);		\
 		STAT_PATH(call, st, present_path);			\
 	} while (0)

@@ -195,9 +195,10 @@ static int add_seg(struct shim_memdesc *d, uint64_t vaddr, uint64_t len, uint64_
 {
 	struct uvfio_mem_seg *s;
 
-	d->all_flags &= flags;
 	if (flags & UVFIO_SEG_HOLE)
 		d->holes = true;
+	else
+		d->all_flags &= flags;
 	if (d->overflow)
 		return 0;
 	if (d->nsegs == SHIM_MAX_SEGS) {
@@ -266,7 +267,7 @@ static void summarise(struct shim_memdesc *d)
 	d->segs[0].len = d->hi - d->lo;
 	d->segs[0].file_offset = 0;
 	d->segs[0].attached = -1;
-	d->segs[0].flags = (d->all_flags & ~UVFIO_SEG_HOLE) | (d->holes ? UVFIO_SEG_HOLE : 0);
+	d->segs[0].flags = d->all_flags | (d->holes ? UVFIO_SEG_HOLE : 0);
 }
 
 int shim_mem_describe_text(const char *maps, size_t n, uint64_t vaddr, uint64_t len,

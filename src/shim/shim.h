@@ -15,6 +15,11 @@
 #ifndef UVFIO_SHIM_SHIM_H
 #define UVFIO_SHIM_SHIM_H
 
+/* The shim defines open, stat, mmap... under their own names: the build's
+ * large-file and fortify settings would rename or inline them. */
+#undef _FILE_OFFSET_BITS
+#undef _FORTIFY_SOURCE
+
 #include <dirent.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -251,7 +256,7 @@ struct shim_memdesc {
 	uint64_t lo, hi;		/* range being described */
 	uint64_t cur;			/* described up to here */
 	bool overflow;			/* too many segments: summarised */
-	uint32_t all_flags;		/* AND of every piece's flags */
+	uint32_t all_flags;		/* AND of every mapped piece's flags */
 	bool holes;
 };
 
