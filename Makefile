@@ -10,7 +10,7 @@ MESON_OPTS ?=
 
 # Debian packages the build and the test suite need.
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
-       python3 libclang-rt-14-dev
+       python3
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps build build-asan demo check check-asan unit bench clean

@@ -88,7 +88,8 @@ static int set_irqs(int d, uint32_t flags, uint32_t index, uint32_t start, uint3
 	s->index = index;
 	s->start = start;
 	s->count = count;
-	memcpy(s->data, data, len);
+	if (len)
+		memcpy(s->data, data, len);
 	return ioctl(d, VFIO_DEVICE_SET_IRQS, s);
 }
 
