@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "util/offsetofend.h"
 #include "vfio.h"
 
 #define GROUP_NAME_MAX 4096	/* strndup_user(arg, PAGE_SIZE) */
@@ -120,7 +121,7 @@ void vfio_group_try_dissolve_container(struct vfio_group *group)
 
 static long group_get_status(struct vfio_group *group, struct vfio_uarg *ua)
 {
-	const size_t minsz = offsetof(struct vfio_group_status, flags) + sizeof(uint32_t);
+	const size_t minsz = offsetofend(struct vfio_group_status, flags);
 	struct vfio_group_status status;
 
 	if (copy_from_user(&status, ua, 0, minsz))

@@ -9,6 +9,7 @@
 
 #include "util/log.h"
 #include "util/loop.h"
+#include "util/offsetofend.h"
 #include "vfio.h"
 
 #define REQUEST_INTERVAL_MS 10000	/* how often a removal re-asks the user */
@@ -103,7 +104,7 @@ static void device_close(struct vfio_device_file *df)
 
 static long device_feature(struct vfio_uarg *ua)
 {
-	const size_t minsz = offsetof(struct vfio_device_feature, flags) + sizeof(uint32_t);
+	const size_t minsz = offsetofend(struct vfio_device_feature, flags);
 	struct vfio_device_feature feature;
 
 	if (copy_from_user(&feature, ua, 0, minsz))

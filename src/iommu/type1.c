@@ -19,9 +19,9 @@
 #include "iova_tree.h"
 #include "type1.h"
 #include "util/log.h"
+#include "util/offsetofend.h"
 
 #ifndef offsetofend
-#define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
 #endif
 
 /* 4K | 2M | 1G, as an x86 IOMMU domain reports; mappings go by the smallest. */

@@ -22,21 +22,6 @@
 #define HW_COMMAND_WMASK (PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | \
 			  PCI_COMMAND_PARITY | PCI_COMMAND_SERR | PCI_COMMAND_INTX_DISABLE)
 
-static void put_le(uint8_t *p, unsigned int size, uint32_t v)
-{
-	for (unsigned int i = 0; i < size; i++)
-		p[i] = v >> (8 * i);
-}
-
-static uint32_t get_le(const uint8_t *p, unsigned int size)
-{
-	uint32_t v = 0;
-
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
 /* Sets a register's power-on value and which bits software may change. */
 static void set_reg(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
 		    uint32_t val, uint32_t wmask)

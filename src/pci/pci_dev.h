@@ -90,4 +90,20 @@ uint32_t pci_dev_msix_table_size(struct uvfio_pci_dev *pdev);
 /* Function-level reset: model registers and config space to power-on state. */
 void pci_dev_function_reset(struct uvfio_pci_dev *pdev);
 
+/* Little-endian config-space fields of 1, 2 or 4 bytes. */
+static inline void put_le(uint8_t *p, unsigned int size, uint32_t v)
+{
+	for (unsigned int i = 0; i < size; i++)
+		p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint32_t get_le(const uint8_t *p, unsigned int size)
+{
+	uint32_t v = 0;
+
+	for (unsigned int i = 0; i < size; i++)
+		v |= (uint32_t)p[i] << (8 * i);
+	return v;
+}
+
 #endif

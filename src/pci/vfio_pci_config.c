@@ -95,21 +95,6 @@ static const struct perm_field aer_perms[] = {
 
 #define MSI_LEN(is64)	((is64) ? PCI_MSI_DATA_64 + 2 : PCI_MSI_DATA_32 + 2)
 
-static void put_le(uint8_t *p, unsigned int size, uint32_t v)
-{
-	for (unsigned int i = 0; i < size; i++)
-		p[i] = v >> (8 * i);
-}
-
-static uint32_t get_le(const uint8_t *p, unsigned int size)
-{
-	uint32_t v = 0;
-
-	for (unsigned int i = 0; i < size; i++)
-		v |= (uint32_t)p[i] << (8 * i);
-	return v;
-}
-
 static void map_region(struct vfio_pci *vp, unsigned int pos, unsigned int len,
 		       enum vfio_cfg_region r, const struct perm_field *perms, size_t n)
 {

@@ -14,14 +14,9 @@
 
 #include "util/log.h"
 #include "vfio_pci_priv.h"
+#include "util/offsetofend.h"
 
 #define PAGE_SIZE_4K		4096ULL
-#define offsetofend(t, m)	(offsetof(t, m) + sizeof(((t *)0)->m))
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
 
 /* ---- enable / disable ---- */
 
@@ -35,7 +30,7 @@ static void save_config(struct uvfio_pci_dev *pdev, uint8_t *save)
 static void restore_config(struct uvfio_pci_dev *pdev, const uint8_t *save)
 {
 	for (unsigned int off = 0; off < pdev->cfg_size; off += 4)
-		pci_dev_cfg_write(pdev, off, 4, get_le32(save + off));
+		pci_dev_cfg_write(pdev, off, 4, get_le(save + off, 4));
 }
 
 int vfio_pci_try_reset(struct vfio_pci *vp)

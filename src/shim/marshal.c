@@ -20,8 +20,8 @@
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "util/offsetofend.h"
 
-#define offsetofend(T, m)	(offsetof(T, m) + sizeof(((T *)0)->m))
 #define T_(t)			(1u << UVFIO_FILE_##t)
 #define T_DEVICE		(T_(DEVICE) | T_(DEVICE_CDEV))
 
