@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/*
+ * bench_access: a trapped register access (pread/pwrite on the device fd)
+ * against what it cannot beat: a unix SOCK_SEQPACKET round trip between two
+ * processes carrying the same message sizes as uvfio's wire format, and a
+ * pread of a plain file (the system-call floor).
+ *
+ * Nothing is pinned: the scheduler decides whether the daemon and the program
+ * share a CPU, for the floor as for the real thing.  The samples of each kind
+ * are taken in interleaved rounds so that a noisy moment hits all of them.
+ */
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "bench_util.h"
+
+#define ITERS		20000
+#define ROUNDS		10
+#define WARMUP		1000
+
+#define EDU_ID		0x00
+#define EDU_LIVENESS	0x04
+
+/* Header sizes of a region read on the wire: request 40 bytes, reply 24 + 4. */
+#define REQ_BYTES	40
+#define REP_BYTES	28
+
+enum { K_SOCK, K_FILE, K_BAR_READ, K_BAR_WRITE, K_CFG_READ, NKINDS };
+
+static int sock_floor_start(pid_t *child)
+{
+	int sv[2];
+
+	check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) == 0, "socketpair: %s",
+	      strerror(errno));
+	*child = fork();
+	check(*child >= 0, "fork: %s", strerror(errno));
+	if (*child == 0) {
+		char req[REQ_BYTES], rep[REP_BYTES] = { 0 };
+
+		close(sv[0]);
+		while (recv(sv[1], req, sizeof(req), 0) > 0)
+			check(send(sv[1], rep, sizeof(rep), 0) == sizeof(rep), "floor send");
+		_exit(0);
+	}
+	close(sv[1]);
+	return sv[0];
+}
+
+static uint64_t one(int kind, int sock, int file, int dev, uint64_t bar0, uint64_t cfg)
+{
+	char req[REQ_BYTES] = { 0 }, rep[REP_BYTES];
+	uint64_t t0 = now_ns();
+	uint32_t v = 0;
+
+	switch (kind) {
+	case K_SOCK:
+		check(send(sock, req, sizeof(req), 0) == sizeof(req), "floor send");
+		check(recv(sock, rep, sizeof(rep), 0) == sizeof(rep), "floor recv");
+		break;
+	case K_FILE:
+		check(pread(file, &v, 4, 0) == 4, "file pread");
+		break;
+	case K_BAR_READ:
+		check(pread(dev, &v, 4, (off_t)(bar0 + EDU_ID)) == 4, "BAR0 pread: %s",
+		      strerror(errno));
+		break;
+	case K_BAR_WRITE:
+		check(pwrite(dev, &v, 4, (off_t)(bar0 + EDU_LIVENESS)) == 4, "BAR0 pwrite: %s",
+		      strerror(errno));
+		break;
+	case K_CFG_READ:
+		check(pread(dev, &v, 4, (off_t)cfg) == 4, "config pread: %s", strerror(errno));
+		break;
+	}
+	return now_ns() - t0;
+}
+
+int main(void)
+{
+	static uint64_t ns[NKINDS][ITERS];
+	struct vfio_region_info reg = { .argsz = sizeof(reg), .index = VFIO_PCI_BAR0_REGION_INDEX };
+	uint64_t cfg = REGION(VFIO_PCI_CONFIG_REGION_INDEX);
+	struct stats st[NKINDS];
+	struct vfio_dev d;
+	int sock, file;
+	pid_t child;
+
+	vfio_open(&d, EDU_GROUP, EDU_BDF);
+	check(ioctl(d.device, VFIO_DEVICE_GET_REGION_INFO, &reg) == 0, "REGION_INFO: %s",
+	      strerror(errno));
+	check(rd32(d.device, reg.offset + EDU_ID) >> 16 == 0x0100, "not an edu device");
+
+	file = memfd_create("bench-floor", MFD_CLOEXEC);
+	check(file >= 0 && ftruncate(file, 4096) == 0, "memfd: %s", strerror(errno));
+	sock = sock_floor_start(&child);
+
+	for (int i = 0; i < WARMUP; i++) {
+		for (int k = 0; k < NKINDS; k++)
+			one(k, sock, file, d.device, reg.offset, cfg);
+	}
+	for (int r = 0; r < ROUNDS; r++) {
+		for (int k = 0; k < NKINDS; k++) {
+			for (int i = r * (ITERS / ROUNDS); i < (r + 1) * (ITERS / ROUNDS); i++)
+				ns[k][i] = one(k, sock, file, d.device, reg.offset, cfg);
+		}
+	}
+	close(sock);
+	waitpid(child, NULL, 0);
+
+	for (int k = 0; k < NKINDS; k++)
+		st[k] = stats_of(ns[k], ITERS);
+
+	printf("Trapped register access, %d samples each after %d warm-up, unpinned\n", ITERS,
+	       WARMUP);
+	print_floor("floor: pread plain file", st[K_FILE]);
+	print_floor("floor: socket RT 40/28 B", st[K_SOCK]);
+	print_latency("edu BAR0 4-byte read", st[K_BAR_READ], "socket RT", st[K_SOCK].median_us);
+	print_latency("edu BAR0 4-byte write", st[K_BAR_WRITE], "socket RT",
+		      st[K_SOCK].median_us);
+	print_latency("config space 4-byte read", st[K_CFG_READ], "socket RT",
+		      st[K_SOCK].median_us);
+	printf("  (BAR0 read over the syscall floor: %.1fx)\n",
+	       st[K_BAR_READ].median_us / st[K_FILE].median_us);
+	return 0;
+}
