@@ -26,9 +26,10 @@
 #define REQ_BYTES	40
 #define REP_BYTES	28
 
-enum { K_SOCK, K_FILE, K_BAR_READ, K_BAR_WRITE, K_CFG_READ, NKINDS };
+enum { K_SOCK, K_SOCK_X, K_FILE, K_BAR_READ, K_BAR_WRITE, K_CFG_READ, NKINDS };
 
-static int sock_floor_start(pid_t *child)
+/* An echo server in a child process, pinned to cpu if cpu >= 0. */
+static int sock_floor_start(pid_t *child, int cpu)
 {
 	int sv[2];
 
@@ -40,6 +41,8 @@ static int sock_floor_start(pid_t *child)
 		char req[REQ_BYTES], rep[REP_BYTES] = { 0 };
 
 		close(sv[0]);
+		if (cpu >= 0)
+			pin_self(cpu);
 		while (recv(sv[1], req, sizeof(req), 0) > 0)
 			check(send(sv[1], rep, sizeof(rep), 0) == sizeof(rep), "floor send");
 		_exit(0);
@@ -48,7 +51,7 @@ static int sock_floor_start(pid_t *child)
 	return sv[0];
 }
 
-static uint64_t one(int kind, int sock, int file, int dev, uint64_t bar0, uint64_t cfg)
+static uint64_t one(int kind, const int *sock, int file, int dev, uint64_t bar0, uint64_t cfg)
 {
 	char req[REQ_BYTES] = { 0 }, rep[REP_BYTES];
 	uint64_t t0 = now_ns();
@@ -56,8 +59,9 @@ static uint64_t one(int kind, int sock, int file, int dev, uint64_t bar0, uint64
 
 	switch (kind) {
 	case K_SOCK:
-		check(send(sock, req, sizeof(req), 0) == sizeof(req), "floor send");
-		check(recv(sock, rep, sizeof(rep), 0) == sizeof(rep), "floor recv");
+	case K_SOCK_X:
+		check(send(sock[kind], req, sizeof(req), 0) == sizeof(req), "floor send");
+		check(recv(sock[kind], rep, sizeof(rep), 0) == sizeof(rep), "floor recv");
 		break;
 	case K_FILE:
 		check(pread(file, &v, 4, 0) == 4, "file pread");
@@ -84,8 +88,10 @@ int main(void)
 	uint64_t cfg = REGION(VFIO_PCI_CONFIG_REGION_INDEX);
 	struct stats st[NKINDS];
 	struct vfio_dev d;
-	int sock, file;
-	pid_t child;
+	int sock[2], file, cpu[2];
+	bool cross = two_cpus(cpu);
+	cpu_set_t all;
+	pid_t child[2];
 
 	vfio_open(&d, EDU_GROUP, EDU_BDF);
 	check(ioctl(d.device, VFIO_DEVICE_GET_REGION_INFO, &reg) == 0, "REGION_INFO: %s",
@@ -94,34 +100,56 @@ int main(void)
 
 	file = memfd_create("bench-floor", MFD_CLOEXEC);
 	check(file >= 0 && ftruncate(file, 4096) == 0, "memfd: %s", strerror(errno));
-	sock = sock_floor_start(&child);
+	check(sched_getaffinity(0, sizeof(all), &all) == 0, "sched_getaffinity");
+	sock[K_SOCK] = sock_floor_start(&child[K_SOCK], -1);
+	sock[K_SOCK_X] = cross ? sock_floor_start(&child[K_SOCK_X], cpu[1]) : -1;
 
-	for (int i = 0; i < WARMUP; i++) {
-		for (int k = 0; k < NKINDS; k++)
-			one(k, sock, file, d.device, reg.offset, cfg);
-	}
 	for (int r = 0; r < ROUNDS; r++) {
 		for (int k = 0; k < NKINDS; k++) {
-			for (int i = r * (ITERS / ROUNDS); i < (r + 1) * (ITERS / ROUNDS); i++)
-				ns[k][i] = one(k, sock, file, d.device, reg.offset, cfg);
+			int from = r * (ITERS / ROUNDS), to = from + ITERS / ROUNDS;
+
+			if (k == K_SOCK_X) {
+				if (!cross)
+					continue;
+				pin_self(cpu[0]);
+			}
+			for (int i = r ? 0 : -WARMUP; i < to - from; i++) {
+				uint64_t t = one(k, sock, file, d.device, reg.offset, cfg);
+
+				if (i >= 0)
+					ns[k][from + i] = t;
+			}
+			if (k == K_SOCK_X)
+				check(sched_setaffinity(0, sizeof(all), &all) == 0, "affinity");
 		}
 	}
-	close(sock);
-	waitpid(child, NULL, 0);
-
-	for (int k = 0; k < NKINDS; k++)
-		st[k] = stats_of(ns[k], ITERS);
+	for (int k = K_SOCK; k <= K_SOCK_X; k++) {
+		if (k == K_SOCK || cross) {
+			close(sock[k]);
+			waitpid(child[k], NULL, 0);
+		}
+	}
+	for (int k = 0; k < NKINDS; k++) {
+		if (k != K_SOCK_X || cross)
+			st[k] = stats_of(ns[k], ITERS);
+	}
 
 	printf("Trapped register access, %d samples each after %d warm-up, unpinned\n", ITERS,
 	       WARMUP);
 	print_floor("floor: pread plain file", st[K_FILE]);
 	print_floor("floor: socket RT 40/28 B", st[K_SOCK]);
+	if (cross)
+		print_floor("floor: same, cross-CPU", st[K_SOCK_X]);
 	print_latency("edu BAR0 4-byte read", st[K_BAR_READ], "socket RT", st[K_SOCK].median_us);
 	print_latency("edu BAR0 4-byte write", st[K_BAR_WRITE], "socket RT",
 		      st[K_SOCK].median_us);
 	print_latency("config space 4-byte read", st[K_CFG_READ], "socket RT",
 		      st[K_SOCK].median_us);
-	printf("  (BAR0 read over the syscall floor: %.1fx)\n",
-	       st[K_BAR_READ].median_us / st[K_FILE].median_us);
+	printf("  BAR0 read over: syscall floor %.1fx", st[K_BAR_READ].median_us /
+	       st[K_FILE].median_us);
+	if (cross)
+		printf(", cross-CPU socket RT %.1fx", st[K_BAR_READ].median_us /
+		       st[K_SOCK_X].median_us);
+	putchar('\n');
 	return 0;
 }

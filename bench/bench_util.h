@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/vfio.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,35 @@ static inline void print_latency(const char *what, struct stats s, const char *f
 static inline void print_floor(const char *what, struct stats s)
 {
 	printf("  %-28s median %7.2f us  p99 %7.2f us  (floor)\n", what, s.median_us, s.p99_us);
+}
+
+/*
+ * Two distinct CPUs the process may run on, to force a floor's two sides
+ * apart: the scheduler tends to keep a fresh fork on its parent's CPU, where
+ * the daemon, started long before, may well not be.  False under `taskset -c N`.
+ */
+static inline bool two_cpus(int cpu[2])
+{
+	cpu_set_t set;
+	int n = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set))
+		return false;
+	for (int c = 0; c < CPU_SETSIZE && n < 2; c++) {
+		if (CPU_ISSET(c, &set))
+			cpu[n++] = c;
+	}
+	return n == 2;
+}
+
+static inline void pin_self(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	check(sched_setaffinity(0, sizeof(set), &set) == 0, "sched_setaffinity: %s",
+	      strerror(errno));
 }
 
 struct vfio_dev {
