@@ -202,7 +202,7 @@ static long group_get_device_fd(struct vfio_group *group, struct vfio_uarg *ua)
 	nul = memchr(ua->msg.arg, 0, ua->msg.arg_len < GROUP_NAME_MAX ?
 				     ua->msg.arg_len : GROUP_NAME_MAX);
 	if (!nul)
-		return ua->msg.arg_len > GROUP_NAME_MAX ||
+		return ua->msg.arg_len >= GROUP_NAME_MAX ||
 		       !(ua->msg.flags & UVFIO_IOCTL_ARG_FAULT) ? -EINVAL : -EFAULT;
 	buf = strdup((const char *)ua->msg.arg);
 	if (!buf)
@@ -302,6 +302,9 @@ int vfio_group_open(int id, struct vfio_uctx *ctx, struct vfio_file **out)
 	if (group->opened_file)
 		vfio_file_reap(group->opened_file);
 	if (group->opened_file)
+		return -EBUSY;
+	/* An external user still holds the previous open's container. */
+	if (group->container)
 		return -EBUSY;
 	f = vfio_file_alloc(&group_fops, group);
 	if (!f)

@@ -24,7 +24,8 @@ import sys
 import threading
 import time
 
-UNASSIGNED = 0xffffffffffffffff
+# query-pci reports an unassigned BAR as -1 (QEMU 7.2), older ones as 2^64-1.
+UNASSIGNED = (-1, 0xffffffffffffffff)
 
 
 class Failure(Exception):
@@ -103,7 +104,7 @@ def probe(opts):
 
         qmp.cmd("cont")
         deadline = time.monotonic() + opts.settle
-        while bar["address"] == UNASSIGNED:
+        while bar["address"] in UNASSIGNED:
             if time.monotonic() > deadline:
                 raise Failure("SeaBIOS did not assign BAR0 within %d s" % opts.settle)
             time.sleep(0.2)
@@ -120,12 +121,15 @@ def probe(opts):
         print("BAR0+0 reads %s" % m.group(1))
 
         qmp.cmd("quit")
+        status = qmp.proc.wait(timeout=20)
     finally:
-        try:
-            status = qmp.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            qmp.proc.kill()
-            status = qmp.proc.wait()
+        # On any failure, SIGTERM lets `uvfio run` pass it on and reap its daemon.
+        if qmp.proc.poll() is None:
+            qmp.proc.terminate()
+            try:
+                qmp.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                qmp.proc.kill()
         qmp.err_thread.join(5)
 
     if status != 0:
@@ -148,7 +152,7 @@ def main():
     opts = ap.parse_args()
     try:
         probe(opts)
-    except Failure as e:
+    except (Failure, subprocess.TimeoutExpired) as e:
         print("FAIL: %s" % e, file=sys.stderr)
         return 1
     print("PASS")
