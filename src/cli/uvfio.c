@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -119,6 +120,8 @@ static pid_t start_daemon(const char *dir, const char *topology, bool debug, boo
 		argv[n] = NULL;
 		if (!foreground)
 			setpgid(0, 0);	/* keep ^C for the program, not the host */
+		/* If uvfio itself is killed, the host goes with it. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		unsetenv("LD_PRELOAD");
 		execv(daemon_path, (char *const *)argv);
 		_exit(127);
@@ -211,6 +214,7 @@ static int cmd_run(int argc, char **argv)
 		 old && *old ? ":" : "", shim);
 	child_pid = fork();
 	if (child_pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		setenv("UVFIO_DIR", dir, 1);
 		setenv("LD_PRELOAD", preload, 1);
 		execvp(argv[optind], argv + optind);

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <time.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/sysmacros.h>
@@ -190,11 +192,30 @@ static void cache_reload(void)
 	cache.loaded = true;
 }
 
+/* Programs walk /sys by the thousand (DPDK's EAL start): look at the list
+ * file at most every RECHECK_NS, not on every path. */
+#define RECHECK_NS	(20 * 1000 * 1000LL)
+
+static bool recheck_due(void)
+{
+	static _Atomic long long last;
+	struct timespec ts;
+	long long now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	if (now - atomic_load(&last) < RECHECK_NS)
+		return false;
+	atomic_store(&last, now);
+	return true;
+}
+
 static bool cache_match(const char *path, bool check)
 {
 	struct stat st;
 	bool present = false, hit;
 
+	check = check && recheck_due();
 	if (check)
 		present = REAL(stat)(shim_env()->redirects, &st) == 0;
 	pthread_rwlock_rdlock(&cache.lock);

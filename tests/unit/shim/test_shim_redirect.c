@@ -31,6 +31,8 @@ static void write_redirects(const char *text)
 	close(fd);
 	/* Like the daemon: a new file, atomically. */
 	assert_int_equal(rename(tmp, path), 0);
+	/* The shim looks at the list at most every 20 ms. */
+	usleep(30 * 1000);
 }
 
 static void test_node_classify(void **state)
@@ -155,6 +157,7 @@ static void test_path_map(void **state)
 	/* No list at all: nothing under /sys is ours, nodes still are. */
 	snprintf(out, sizeof(out), "%s/redirects", dir);
 	assert_int_equal(unlink(out), 0);
+	usleep(30 * 1000);
 	expect_map("/sys/module/vfio_pci/x", SHIM_PATH_PASS);
 	expect_map("/dev/vfio/vfio", SHIM_PATH_NODE);
 	write_redirects("/sys/bus\n");
