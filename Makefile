@@ -11,14 +11,17 @@ MESON_OPTS ?=
 # Debian packages the build and the test suite need.
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
        python3
+# Real, unmodified clients the suite drives (tests/clients).
+CLIENT_DEPS = qemu-system-x86 dpdk-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build build-asan demo check check-asan unit bench clean
+.PHONY: all deps client-deps build build-asan demo check bench clean
 
 all: build
 
-deps:
-	@missing=$$(for p in $(DEPS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+deps client-deps: PACKAGES = $(if $(filter client-deps,$@),$(CLIENT_DEPS),$(DEPS))
+deps client-deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 		echo "installing:" $$missing; \
 		$(SUDO) apt-get update -qq && \
@@ -41,7 +44,7 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 demo: build
 	$(BUILD)/uvfio run -- $(BUILD)/examples/edu-demo
 
-check: build build-asan
+check: client-deps build build-asan
 	tests/run-suite $(BUILD) $(ASAN_BUILD)
 
 bench: build
