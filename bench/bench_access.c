@@ -16,7 +16,7 @@
 #include "bench_util.h"
 
 #define ITERS		20000
-#define ROUNDS		10
+#define ROUNDS		100	/* short rounds: every kind sees each placement */
 #define WARMUP		1000
 
 #define EDU_ID		0x00
@@ -123,23 +123,27 @@ int main(void)
 				check(sched_setaffinity(0, sizeof(all), &all) == 0, "affinity");
 		}
 	}
+	/* The second child holds a copy of the first one's socket: close both
+	 * before waiting. */
 	for (int k = K_SOCK; k <= K_SOCK_X; k++) {
-		if (k == K_SOCK || cross) {
+		if (k == K_SOCK || cross)
 			close(sock[k]);
+	}
+	for (int k = K_SOCK; k <= K_SOCK_X; k++) {
+		if (k == K_SOCK || cross)
 			waitpid(child[k], NULL, 0);
-		}
 	}
 	for (int k = 0; k < NKINDS; k++) {
 		if (k != K_SOCK_X || cross)
 			st[k] = stats_of(ns[k], ITERS);
 	}
 
-	printf("Trapped register access, %d samples each after %d warm-up, unpinned\n", ITERS,
-	       WARMUP);
+	printf("Trapped register access, %d samples each after %d warm-up, %s\n", ITERS,
+	       WARMUP, placement());
 	print_floor("floor: pread plain file", st[K_FILE]);
 	print_floor("floor: socket RT 40/28 B", st[K_SOCK]);
 	if (cross)
-		print_floor("floor: same, cross-CPU", st[K_SOCK_X]);
+		print_floor("floor: cross-CPU (pinned)", st[K_SOCK_X]);
 	print_latency("edu BAR0 4-byte read", st[K_BAR_READ], "socket RT", st[K_SOCK].median_us);
 	print_latency("edu BAR0 4-byte write", st[K_BAR_WRITE], "socket RT",
 		      st[K_SOCK].median_us);

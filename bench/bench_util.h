@@ -71,13 +71,13 @@ static inline struct stats stats_of(uint64_t *ns, size_t n)
 static inline void print_latency(const char *what, struct stats s, const char *floor_name,
 				 double floor_us)
 {
-	printf("  %-28s median %7.2f us  p99 %7.2f us  floor (%s) %6.2f us  ratio %5.1fx\n",
+	printf("  %-26s median %6.2f us  p99 %6.2f us  floor (%s) %5.2f us  ratio %4.1fx\n",
 	       what, s.median_us, s.p99_us, floor_name, floor_us, s.median_us / floor_us);
 }
 
 static inline void print_floor(const char *what, struct stats s)
 {
-	printf("  %-28s median %7.2f us  p99 %7.2f us  (floor)\n", what, s.median_us, s.p99_us);
+	printf("  %-26s median %6.2f us  p99 %6.2f us\n", what, s.median_us, s.p99_us);
 }
 
 /*
@@ -97,6 +97,14 @@ static inline bool two_cpus(int cpu[2])
 			cpu[n++] = c;
 	}
 	return n == 2;
+}
+
+/* For the table headings: `taskset -c N make bench` puts everything on one CPU. */
+static inline const char *placement(void)
+{
+	int cpu[2];
+
+	return two_cpus(cpu) ? "unpinned" : "all on one CPU";
 }
 
 static inline void pin_self(int cpu)
