@@ -54,7 +54,7 @@ struct host_device *pci_bus_next(struct host_device *dev);
 #define UVFIO_IORESOURCE_MEM_64		0x00100000
 
 struct pci_sysfs_resource {
-	uint64_t start, end, flags;	/* all 0 when not implemented */
+	uint64_t start, end, flags;	/* all 0 when the BAR is absent */
 };
 
 struct pci_sysfs_info {

@@ -30,7 +30,7 @@ struct vfio_pci;
 #define UVFIO_ECAP_AER_POS	0x100
 
 struct pci_bar {
-	enum uvfio_bar_kind kind;	/* 0: not implemented (or upper half of MEM64) */
+	enum uvfio_bar_kind kind;	/* 0: absent (or upper half of MEM64) */
 	uint64_t size;
 	bool prefetchable;
 	unsigned int nr_areas;

@@ -212,7 +212,7 @@ static void bar_fixup(struct vfio_pci *vp)
 		uint32_t flags;
 
 		if (!b->kind) {
-			/* unimplemented, or the upper half a MEM64 BAR owns below */
+			/* absent, or the upper half a MEM64 BAR owns below */
 			if (!i || pdev->bars[i - 1].kind != UVFIO_BAR_MEM64)
 				put_le(vbar, 4, 0);
 			continue;

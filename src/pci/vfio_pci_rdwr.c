@@ -80,7 +80,7 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci *vp, void *buf, size_t count, uint64_t o
 	uint64_t x_start = 0, x_end = 0;
 	const struct pci_bar *b;
 
-	/* no function has an option ROM, and an unimplemented BAR has no
+	/* no function has an option ROM, and an absent BAR has no
 	 * address */
 	if (bar >= PCI_NUM_BARS || !pdev->bars[bar].kind)
 		return -EINVAL;
