@@ -42,7 +42,7 @@ static void test_bar_sizing_mem32(void **state)
 	assert_int_equal(pci_dev_cfg_read(hw(v), PCI_BASE_ADDRESS_0, 4), orig);
 	cfg_write(v, PCI_BASE_ADDRESS_0, 4, orig);
 	assert_int_equal(cfg_read(v, PCI_BASE_ADDRESS_0, 4), orig);
-	/* unimplemented BARs and the ROM read 0 whatever is written */
+	/* absent BARs and the ROM read 0 whatever is written */
 	for (unsigned int off = PCI_BASE_ADDRESS_1; off <= PCI_BASE_ADDRESS_5; off += 4) {
 		cfg_write(v, off, 4, 0xffffffff);
 		assert_int_equal(cfg_read(v, off, 4), 0);

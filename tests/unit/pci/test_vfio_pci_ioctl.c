@@ -261,7 +261,7 @@ static void test_set_irqs_rules(void **state)
 	assert_int_equal(set_irqs_raw(e, 24, VFIO_IRQ_SET_DATA_BOOL | VFIO_IRQ_SET_ACTION_TRIGGER,
 				      0, 0, 1, 0, -2), 0);
 	assert_int_equal(eventfd_count(efd), 0);
-	/* masking by eventfd is not implemented (kernel too) */
+	/* no masking by eventfd: ENOTTY, as in the kernel */
 	assert_int_equal(set_irqs_raw(e, 24, VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_MASK,
 				      0, 0, 1, 9, efd2), -ENOTTY);
 	/* a second unmask eventfd while one is set: EBUSY */

@@ -48,7 +48,7 @@ static void test_split_edu(void **state)
 	/* clipped at the end of the BAR, EINVAL past it */
 	assert_int_equal(dev_read(e, buf, 16, BAR_OFF(0, (1 << 20) - 8)), 8);
 	assert_int_equal(dev_read(e, buf, 4, BAR_OFF(0, 1 << 20)), -EINVAL);
-	/* unimplemented BAR, ROM, VGA, beyond */
+	/* absent BAR, ROM, VGA, beyond */
 	assert_int_equal(dev_read(e, buf, 4, BAR_OFF(1, 0)), -EINVAL);
 	assert_int_equal(dev_read(e, buf, 4, BAR_OFF(6, 0)), -EINVAL);
 	assert_int_equal(dev_write(e, buf, 4, BAR_OFF(6, 0)), -EINVAL);
