@@ -8,22 +8,6 @@
 
 #include "vfio_util.h"
 
-static int send_fd(int sock, int fd)
-{
-	char c = 0;
-	struct iovec iov = { .iov_base = &c, .iov_len = 1 };
-	union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl = { 0 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(sock, &mh, 0) == 1 ? 0 : -1;
-}
-
 static int recv_fd(int sock)
 {
 	char c;
@@ -96,7 +80,7 @@ static void test_fd_passing(void)
 	close(sv[1]);
 	setup_device(&s, EDU_GROUP, EDU_BDF, VFIO_TYPE1v2_IOMMU);
 	enable_device(s.device);
-	CHECK(send_fd(sv[0], s.device) == 0, "send");
+	CHECK(send_with_fd(sv[0], "d", 1, s.device) == 0, "send");
 	/* Our copy goes; the child's keeps the device open. */
 	close(s.device);
 	s.device = -1;

@@ -105,17 +105,8 @@ static void test_bad_codec(void)
 	chan = raw_channel();
 	{
 		struct uvfio_req req = { .magic = UVFIO_WIRE_MAGIC, .op = UVFIO_OP_LEARN };
-		union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl = { 0 };
-		struct iovec iov = { .iov_base = &req, .iov_len = sizeof(req) };
-		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-				     .msg_control = ctl.b, .msg_controllen = sizeof(ctl.b) };
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 
-		cm->cmsg_level = SOL_SOCKET;
-		cm->cmsg_type = SCM_RIGHTS;
-		cm->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cm), &s.device, sizeof(int));
-		REQUIRE(sendmsg(chan, &mh, 0) == sizeof(req), "learn");
+		REQUIRE(send_with_fd(chan, &req, sizeof(req), s.device) == 0, "learn");
 		REQUIRE(recv(chan, buf, sizeof(buf), 0) >= (ssize_t)sizeof(rep), "learn reply");
 		memcpy(&rep, buf, sizeof(rep));
 		CHECK(rep.ret == 0 && rep.type == UVFIO_FILE_DEVICE, "learned a device file");
