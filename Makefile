@@ -1,5 +1,6 @@
 # uvfio — the two commands a newcomer needs:
-#   make demo    build, start a private daemon, run the edu example driver
+#   make demo    build, start a private daemon, run the edu example driver (group
+#                path, then device cdev + iommufd)
 #   make check   install what is needed, build, run the whole suite (also
 #                under ASan+UBSan)
 # and `make bench` for the benchmarks.
@@ -42,7 +43,10 @@ build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 
 demo: build
+	@echo "== edu-demo through a container and the device's group =="
 	$(BUILD)/uvfio run -- $(BUILD)/examples/edu-demo
+	@echo "== edu-demo through the device cdev and /dev/iommu =="
+	$(BUILD)/uvfio run -- $(BUILD)/examples/edu-demo --cdev
 
 check: client-deps build build-asan
 	tests/run-suite $(BUILD) $(ASAN_BUILD)

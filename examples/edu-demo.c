@@ -1,19 +1,26 @@
 // SPDX-License-Identifier: MIT
 /*
  * edu-demo: a user-space driver for QEMU's "edu" teaching device, written
- * only against <linux/vfio.h> and libc.  It follows the flow of the kernel's
- * Documentation/driver-api/vfio.rst example and runs unchanged on a Linux host
- * with vfio-pci, or under `uvfio run`.
+ * only against the kernel's uAPI (<linux/vfio.h>, <linux/iommufd.h>) and
+ * libc.  It follows the flows of the kernel's Documentation/driver-api/vfio.rst
+ * and runs unchanged on a Linux host with vfio-pci, or under `uvfio run`.
  *
- *   edu-demo [BDF]        (default: the first edu device bound to vfio-pci)
+ *   edu-demo [--cdev] [BDF]   (default: the first edu device bound to vfio-pci)
+ *
+ * Without --cdev it goes through a container and the device's group; with
+ * --cdev through the device cdev /dev/vfio/devices/vfioN and /dev/iommu.
+ * Debian 12's <linux/vfio.h> (6.1) predates the cdev ioctls, so they come
+ * from uvfio's copy of the newer header, uvfio/vfio_cdev.h.
  */
 #include <dirent.h>
+#include <linux/iommufd.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +29,8 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#include "uvfio/vfio_cdev.h"
 
 /* edu registers (QEMU docs/specs/edu.rst) */
 #define EDU_ID		0x00
@@ -171,24 +180,29 @@ static void print_iommu_info(int container)
 	free(info);
 }
 
-int main(int argc, char **argv)
+/* How the device was reached, and how to let it go. */
+struct path_ops {
+	void (*unmap)(void *ctx);
+	void (*close_all)(void *ctx, struct edu *e);
+};
+
+struct group_path {
+	int container, group;
+};
+
+struct cdev_path {
+	int iommufd;
+	uint32_t ioas;
+};
+
+/* Container, group, IOMMU model, DMA mapping, device fd: vfio.rst's flow. */
+static void open_group_path(struct group_path *p, const char *bdf, uint8_t *buf, struct edu *e)
 {
 	struct vfio_group_status group_status = { .argsz = sizeof(group_status) };
-	struct vfio_device_info device_info = { .argsz = sizeof(device_info) };
-	struct vfio_region_info reg = { .argsz = sizeof(reg) };
-	struct vfio_irq_info irq = { .argsz = sizeof(irq) };
 	struct vfio_iommu_type1_dma_map dma_map = { .argsz = sizeof(dma_map) };
-	struct vfio_iommu_type1_dma_unmap dma_unmap = { .argsz = sizeof(dma_unmap) };
-	char bdf[64], path[512], link[512];
-	int container, group, group_id;
-	struct edu e = { 0 };
-	uint8_t *buf;
+	char path[512], link[512];
+	int group_id;
 	ssize_t n;
-
-	if (argc > 1)
-		snprintf(bdf, sizeof(bdf), "%s", argv[1]);
-	else if (!find_edu(bdf, sizeof(bdf)))
-		die("no edu device bound to vfio-pci");
 
 	/* Which IOMMU group is the device in? */
 	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/iommu_group", bdf);
@@ -199,48 +213,188 @@ int main(int argc, char **argv)
 	say("device %s is in IOMMU group %d", bdf, group_id);
 
 	/* Create a new container */
-	container = open("/dev/vfio/vfio", O_RDWR);
-	check(container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
-	check(ioctl(container, VFIO_GET_API_VERSION) == VFIO_API_VERSION, "unknown API version");
-	check(ioctl(container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1,
+	p->container = open("/dev/vfio/vfio", O_RDWR);
+	check(p->container >= 0, "/dev/vfio/vfio: %s", strerror(errno));
+	check(ioctl(p->container, VFIO_GET_API_VERSION) == VFIO_API_VERSION,
+	      "unknown API version");
+	check(ioctl(p->container, VFIO_CHECK_EXTENSION, VFIO_TYPE1v2_IOMMU) == 1,
 	      "no TYPE1v2 IOMMU support");
 	say("container open: API version %d, type1v2 IOMMU supported", VFIO_API_VERSION);
 
 	/* Open the group */
 	snprintf(path, sizeof(path), "/dev/vfio/%d", group_id);
-	group = open(path, O_RDWR);
-	check(group >= 0, "%s: %s", path, strerror(errno));
-	check(ioctl(group, VFIO_GROUP_GET_STATUS, &group_status) == 0, "GROUP_GET_STATUS");
+	p->group = open(path, O_RDWR);
+	check(p->group >= 0, "%s: %s", path, strerror(errno));
+	check(ioctl(p->group, VFIO_GROUP_GET_STATUS, &group_status) == 0, "GROUP_GET_STATUS");
 	check(group_status.flags & VFIO_GROUP_FLAGS_VIABLE,
 	      "group %d is not viable (not all its devices are bound to vfio)", group_id);
 	say("group %d open and viable", group_id);
 
 	/* Add the group to the container, enable the IOMMU model */
-	check(ioctl(group, VFIO_GROUP_SET_CONTAINER, &container) == 0, "SET_CONTAINER: %s",
-	      strerror(errno));
-	check(ioctl(container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0, "SET_IOMMU: %s",
+	check(ioctl(p->group, VFIO_GROUP_SET_CONTAINER, &p->container) == 0,
+	      "SET_CONTAINER: %s", strerror(errno));
+	check(ioctl(p->container, VFIO_SET_IOMMU, VFIO_TYPE1v2_IOMMU) == 0, "SET_IOMMU: %s",
 	      strerror(errno));
 	say("group added to the container, type1v2 IOMMU set");
-	print_iommu_info(container);
+	print_iommu_info(p->container);
 
-	/* Allocate some space and setup a DMA mapping */
-	buf = mmap(NULL, DMA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	check(buf != MAP_FAILED, "mmap");
+	/* Setup a DMA mapping of the buffer */
 	dma_map.vaddr = (uintptr_t)buf;
 	dma_map.size = DMA_SIZE;
 	dma_map.iova = DMA_IOVA;
 	dma_map.flags = VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE;
-	check(ioctl(container, VFIO_IOMMU_MAP_DMA, &dma_map) == 0, "MAP_DMA: %s", strerror(errno));
+	check(ioctl(p->container, VFIO_IOMMU_MAP_DMA, &dma_map) == 0, "MAP_DMA: %s",
+	      strerror(errno));
 	say("mapped %d KiB of anonymous memory at IOVA 0x%llx", DMA_SIZE / 1024,
 	    (unsigned long long)DMA_IOVA);
 
 	/* Get a file descriptor for the device */
-	e.device = ioctl(group, VFIO_GROUP_GET_DEVICE_FD, bdf);
-	check(e.device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
+	e->device = ioctl(p->group, VFIO_GROUP_GET_DEVICE_FD, bdf);
+	check(e->device >= 0, "GET_DEVICE_FD: %s", strerror(errno));
+}
+
+static void group_unmap(void *ctx)
+{
+	struct group_path *p = ctx;
+	struct vfio_iommu_type1_dma_unmap dma_unmap = {
+		.argsz = sizeof(dma_unmap), .iova = DMA_IOVA, .size = DMA_SIZE,
+	};
+
+	check(ioctl(p->container, VFIO_IOMMU_UNMAP_DMA, &dma_unmap) == 0, "UNMAP_DMA");
+	say("unmapped %llu KiB", (unsigned long long)dma_unmap.size / 1024);
+}
+
+static void group_close(void *ctx, struct edu *e)
+{
+	struct group_path *p = ctx;
+
+	close(p->container);
+	close(p->group);
+	close(e->irq);
+	close(e->device);
+	say("closed container, group, then device: all released");
+}
+
+static const struct path_ops group_ops = { group_unmap, group_close };
+
+/* The cdev flow: open the device's cdev (found under its vfio-dev sysfs
+ * directory), bind it to an iommufd, give it an IOAS, map. */
+static void open_cdev_path(struct cdev_path *p, const char *bdf, uint8_t *buf, struct edu *e)
+{
+	struct vfio_device_bind_iommufd bind = { .argsz = sizeof(bind) };
+	struct vfio_device_attach_iommufd_pt attach = { .argsz = sizeof(attach) };
+	struct iommu_ioas_alloc alloc = { .size = sizeof(alloc) };
+	struct iommu_ioas_map map = { .size = sizeof(map) };
+	char path[512], cdev[300] = "";
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/sys/bus/pci/devices/%s/vfio-dev", bdf);
+	d = opendir(path);
+	check(d, "%s: %s (no device cdev)", path, strerror(errno));
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "vfio", 4))
+			snprintf(cdev, sizeof(cdev), "/dev/vfio/devices/%s", de->d_name);
+	closedir(d);
+	check(cdev[0], "no vfioN under %s", path);
+
+	e->device = open(cdev, O_RDWR);
+	check(e->device >= 0, "%s: %s", cdev, strerror(errno));
+	say("device %s has cdev %s; opened (blocked until bound)", bdf, cdev);
+
+	p->iommufd = open("/dev/iommu", O_RDWR);
+	check(p->iommufd >= 0, "/dev/iommu: %s", strerror(errno));
+	bind.iommufd = p->iommufd;
+	check(ioctl(e->device, VFIO_DEVICE_BIND_IOMMUFD, &bind) == 0, "BIND_IOMMUFD: %s",
+	      strerror(errno));
+	say("bound to a new iommufd: device ID %u", bind.out_devid);
+
+	check(ioctl(p->iommufd, IOMMU_IOAS_ALLOC, &alloc) == 0, "IOAS_ALLOC: %s", strerror(errno));
+	p->ioas = alloc.out_ioas_id;
+	attach.pt_id = p->ioas;
+	check(ioctl(e->device, VFIO_DEVICE_ATTACH_IOMMUFD_PT, &attach) == 0,
+	      "ATTACH_IOMMUFD_PT: %s", strerror(errno));
+	say("IOAS %u allocated; device attached, through paging HWPT %u", p->ioas, attach.pt_id);
+
+	map.flags = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_READABLE |
+		    IOMMU_IOAS_MAP_WRITEABLE;
+	map.ioas_id = p->ioas;
+	map.user_va = (uintptr_t)buf;
+	map.length = DMA_SIZE;
+	map.iova = DMA_IOVA;
+	check(ioctl(p->iommufd, IOMMU_IOAS_MAP, &map) == 0, "IOAS_MAP: %s", strerror(errno));
+	say("mapped %d KiB of anonymous memory at IOVA 0x%llx in IOAS %u", DMA_SIZE / 1024,
+	    (unsigned long long)DMA_IOVA, p->ioas);
+}
+
+static void cdev_unmap(void *ctx)
+{
+	struct cdev_path *p = ctx;
+	struct iommu_ioas_unmap unmap = {
+		.size = sizeof(unmap), .ioas_id = p->ioas, .iova = DMA_IOVA, .length = DMA_SIZE,
+	};
+
+	check(ioctl(p->iommufd, IOMMU_IOAS_UNMAP, &unmap) == 0, "IOAS_UNMAP: %s",
+	      strerror(errno));
+	say("unmapped %llu KiB", (unsigned long long)unmap.length / 1024);
+}
+
+static void cdev_close(void *ctx, struct edu *e)
+{
+	struct cdev_path *p = ctx;
+	struct vfio_device_detach_iommufd_pt detach = { .argsz = sizeof(detach) };
+
+	check(ioctl(e->device, VFIO_DEVICE_DETACH_IOMMUFD_PT, &detach) == 0, "DETACH: %s",
+	      strerror(errno));
+	say("device detached: its DMA is blocked again");
+	close(p->iommufd);
+	close(e->irq);
+	close(e->device);
+	say("closed the iommufd, then the device: unbound and released");
+}
+
+static const struct path_ops cdev_ops = { cdev_unmap, cdev_close };
+
+int main(int argc, char **argv)
+{
+	struct vfio_device_info device_info = { .argsz = sizeof(device_info) };
+	struct vfio_region_info reg = { .argsz = sizeof(reg) };
+	struct vfio_irq_info irq = { .argsz = sizeof(irq) };
+	const struct path_ops *ops;
+	struct group_path gp;
+	struct cdev_path cp;
+	void *ctx;
+	bool use_cdev = argc > 1 && !strcmp(argv[1], "--cdev");
+	char bdf[64];
+	struct edu e = { 0 };
+	uint8_t *buf;
+
+	if (use_cdev) {
+		argc--;
+		argv++;
+	}
+	if (argc > 1)
+		snprintf(bdf, sizeof(bdf), "%s", argv[1]);
+	else if (!find_edu(bdf, sizeof(bdf)))
+		die("no edu device bound to vfio-pci");
+
+	/* The DMA buffer: plain anonymous memory, as the kernel docs use. */
+	buf = mmap(NULL, DMA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	check(buf != MAP_FAILED, "mmap");
+	if (use_cdev) {
+		open_cdev_path(&cp, bdf, buf, &e);
+		ops = &cdev_ops;
+		ctx = &cp;
+	} else {
+		open_group_path(&gp, bdf, buf, &e);
+		ops = &group_ops;
+		ctx = &gp;
+	}
 	check(ioctl(e.device, VFIO_DEVICE_GET_INFO, &device_info) == 0, "DEVICE_GET_INFO");
-	say("device fd: %u regions, %u IRQ indexes%s%s", device_info.num_regions,
+	say("device fd: %u regions, %u IRQ indexes%s%s%s", device_info.num_regions,
 	    device_info.num_irqs, device_info.flags & VFIO_DEVICE_FLAGS_PCI ? ", PCI" : "",
-	    device_info.flags & VFIO_DEVICE_FLAGS_RESET ? ", resettable" : "");
+	    device_info.flags & VFIO_DEVICE_FLAGS_RESET ? ", resettable" : "",
+	    device_info.flags & VFIO_DEVICE_FLAGS_CDEV ? ", opened as a cdev" : "");
 
 	/* Config space: identify, then enable memory decode and bus mastering. */
 	reg.index = VFIO_PCI_CONFIG_REGION_INDEX;
@@ -318,15 +472,8 @@ int main(int argc, char **argv)
 	    (unsigned long long)DMA_IOVA, (unsigned long long)DMA_IOVA + 4096);
 
 	/* Tear down: unmap, then close in an unusual order. */
-	dma_unmap.iova = DMA_IOVA;
-	dma_unmap.size = DMA_SIZE;
-	check(ioctl(container, VFIO_IOMMU_UNMAP_DMA, &dma_unmap) == 0, "UNMAP_DMA");
-	say("unmapped %llu KiB", (unsigned long long)dma_unmap.size / 1024);
-	close(container);
-	close(group);
-	close(e.irq);
-	close(e.device);
+	ops->unmap(ctx);
+	ops->close_all(ctx, &e);
 	munmap(buf, DMA_SIZE);
-	say("closed container, group, then device: all released");
 	return 0;
 }

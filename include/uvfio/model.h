@@ -88,6 +88,9 @@ int uvfio_pci_dma_write(struct uvfio_pci_dev *pdev, uint64_t iova, const void *b
  * back to nothing when neither is enabled. */
 void uvfio_pci_msi_notify(struct uvfio_pci_dev *pdev, unsigned int vector);
 bool uvfio_pci_msi_enabled(struct uvfio_pci_dev *pdev);
+/* Whether MSI-X is on (its capability's enable bit): some devices lay out
+ * their registers differently then. */
+bool uvfio_pci_msix_enabled(struct uvfio_pci_dev *pdev);
 /* Level of INTx pin A: asserting delivers one interrupt and auto-masks. */
 void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level);
 

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "iommufd/iommufd.h"
 #include "util/offsetofend.h"
 #include "vfio.h"
 
@@ -61,7 +62,25 @@ void vfio_group_set_owner(int iommu_group_id, uid_t uid, gid_t gid, mode_t mode)
 
 bool vfio_group_has_iommu(const struct vfio_group *group)
 {
-	return group->container != NULL;
+	return group->container || group->iommufd;
+}
+
+int vfio_device_block_group(struct vfio_device *vdev)
+{
+	struct vfio_group *group = vdev->group;
+
+	/* A holder that already closed does not count. */
+	if (group->opened_file)
+		vfio_file_reap(group->opened_file);
+	if (group->opened_file)
+		return -EBUSY;
+	group->cdev_device_open_cnt++;
+	return 0;
+}
+
+void vfio_device_unblock_group(struct vfio_device *vdev)
+{
+	vdev->group->cdev_device_open_cnt--;
 }
 
 bool vfio_group_viable(const struct vfio_group *group)
@@ -141,8 +160,9 @@ static long group_get_status(struct vfio_group *group, struct vfio_uarg *ua)
 static long group_set_container(struct vfio_group *group, struct vfio_uarg *ua)
 {
 	struct vfio_container *container;
+	struct iommufd_ctx *ictx;
 	int32_t fd;
-	int kfd;
+	int kfd, ret;
 
 	if (copy_from_user(&fd, ua, 0, sizeof(fd)))
 		return -EFAULT;
@@ -156,6 +176,17 @@ static long group_set_container(struct vfio_group *group, struct vfio_uarg *ua)
 	container = vfio_container_from_file(vfio_file_from_fd(kfd));
 	if (container)
 		return vfio_container_attach_group(container, group);
+	ictx = iommufd_ctx_from_file(vfio_file_from_fd(kfd));
+	if (ictx) {
+		/* Devices bind to it as they open; the compat IOAS is what
+		 * they attach to. */
+		ret = iommufd_vfio_compat_ioas_create(ictx);
+		if (ret)
+			return ret;
+		iommufd_ctx_get(ictx);
+		group->iommufd = ictx;
+		return 0;
+	}
 	/* Neither a container nor an iommufd. */
 	return -EBADFD;
 }
@@ -164,9 +195,16 @@ static long group_unset_container(struct vfio_group *group)
 {
 	if (!vfio_group_has_iommu(group))
 		return -EINVAL;
-	if (group->container_users != 1)
-		return -EBUSY;
-	vfio_container_detach_group(group);
+	if (group->container) {
+		if (group->container_users != 1)
+			return -EBUSY;
+		vfio_container_detach_group(group);
+	}
+	/* Open devices hold their own binding to the iommufd. */
+	if (group->iommufd) {
+		iommufd_ctx_put(group->iommufd);
+		group->iommufd = NULL;
+	}
 	return 0;
 }
 
@@ -259,6 +297,10 @@ static void group_release(struct vfio_file *f)
 
 	/* External users may keep the container in use past the file. */
 	vfio_group_try_dissolve_container(group);
+	if (group->iommufd) {
+		iommufd_ctx_put(group->iommufd);
+		group->iommufd = NULL;
+	}
 	group->opened_file = NULL;
 	vfio_group_free_if_unused(group);
 }
@@ -272,8 +314,14 @@ static const struct vfio_file_ops group_fops = {
 	.release = group_release,
 };
 
-/* Unix permission check of the node, as the VFS does before open. */
-static bool may_open(const struct vfio_group *group, const struct vfio_uctx *ctx)
+struct vfio_group *vfio_group_from_file(struct vfio_file *f)
+{
+	return f && f->ops == &group_fops ? f->private_data : NULL;
+}
+
+/* Unix permission check of the node, as the VFS does before open.  The
+ * group's device cdevs carry the same owner and mode. */
+bool vfio_group_may_open(const struct vfio_group *group, const struct vfio_uctx *ctx)
 {
 	mode_t need = 06;	/* O_RDWR */
 	mode_t m = group->mode;
@@ -287,17 +335,37 @@ static bool may_open(const struct vfio_group *group, const struct vfio_uctx *ctx
 	return (m & need) == need;
 }
 
+/* Bound cdev files whose holders closed them release now, so the checks
+ * below see what a kernel close() would have left.  Releasing may finish a
+ * pending removal and free the group: the caller looks it up again. */
+static void reap_cdevs(struct vfio_group *group)
+{
+	struct vfio_device *vdev, *tmp;
+
+	if (!group->cdev_device_open_cnt)
+		return;
+	TAILQ_FOREACH_SAFE(vdev, &group->device_list, group_next, tmp)
+		vfio_device_reap_cdev(vdev);
+}
+
 int vfio_group_open(int id, struct vfio_uctx *ctx, struct vfio_file **out)
 {
 	struct vfio_group *group = vfio_group_find(id);
 	struct vfio_file *f;
 
+	if (group) {
+		reap_cdevs(group);
+		group = vfio_group_find(id);
+	}
 	if (!group)
 		return -ENOENT;
-	if (!may_open(group, ctx))
+	if (!vfio_group_may_open(group, ctx))
 		return -EACCES;
 	if (!group->devices)
 		return -ENODEV;
+	/* A device of the group is bound through its cdev. */
+	if (group->cdev_device_open_cnt)
+		return -EBUSY;
 	/* One open at a time; a holder that already closed does not count. */
 	if (group->opened_file)
 		vfio_file_reap(group->opened_file);

@@ -5,6 +5,7 @@
 #include "uaccess.h"
 
 #include <errno.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,11 +29,10 @@ static long page_size(void)
 	return page_size_cached;
 }
 
-/* Effective capabilities of a process, bit CAP_IPC_LOCK (14). */
-static bool proc_has_cap_ipc_lock(pid_t pid)
+bool proc_capable(pid_t pid, int cap)
 {
 	char path[64], line[256];
-	bool cap = false;
+	bool has = false;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
@@ -43,12 +43,12 @@ static bool proc_has_cap_ipc_lock(pid_t pid)
 		unsigned long long eff;
 
 		if (sscanf(line, "CapEff: %llx", &eff) == 1) {
-			cap = eff & (1ULL << 14);
+			has = eff & (1ULL << cap);
 			break;
 		}
 	}
 	fclose(f);
-	return cap;
+	return has;
 }
 
 /* A pidfd becomes readable when its process exits: after that the pid may
@@ -76,7 +76,7 @@ struct vfio_mm *vfio_mm_get_by_pid(pid_t pid)
 	mm->pid = pid;
 	mm->refs = 1;
 	mm->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	mm->cap_ipc_lock = proc_has_cap_ipc_lock(pid);
+	mm->cap_ipc_lock = proc_capable(pid, CAP_IPC_LOCK);
 	mm->hash_next = mms[h];
 	mms[h] = mm;
 	return mm;

@@ -26,6 +26,10 @@ struct vfio_mm {
 	struct vfio_mm *hash_next;
 };
 
+/* The kernel's capable() for another process: bit cap (CAP_*) of its
+ * effective set. */
+bool proc_capable(pid_t pid, int cap);
+
 struct vfio_mm *vfio_mm_get_by_pid(pid_t pid);	/* new or existing, +1 ref */
 void vfio_mm_get(struct vfio_mm *mm);
 void vfio_mm_put(struct vfio_mm *mm);

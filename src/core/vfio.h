@@ -21,6 +21,8 @@
 struct vfio_device;
 struct vfio_group;
 struct vfio_container;
+struct iommufd_ctx;
+struct iommufd_device;
 
 /* ---- host devices: what sits on the (emulated) bus ---- */
 
@@ -62,7 +64,15 @@ struct vfio_device {
 	void *drvdata;			/* the bus driver's device */
 	struct host_device *dev;
 	struct vfio_group *group;
-	unsigned int open_count;	/* device files open, all paths */
+	int index;			/* N of /dev/vfio/devices/vfioN */
+	unsigned int open_count;	/* opened (bound) device files, all paths */
+	unsigned int nfiles;		/* device files, bound or not */
+	/* iommufd: bound through the cdev, or through a group whose
+	 * "container" is an iommufd */
+	struct iommufd_device *iommufd_device;
+	bool iommufd_attached;
+	bool cdev_opened;		/* bound through its cdev */
+	struct vfio_file *cdev_file;	/* the cdev file bound, if any */
 	struct vfio_device_stats stats;
 	/* removal in progress: waiting for the user to close */
 	void (*removed_cb)(void *arg, int err);
@@ -70,6 +80,7 @@ struct vfio_device {
 	unsigned int request_count;
 	struct uvfio_timer *request_timer;
 	TAILQ_ENTRY(vfio_device) group_next;
+	TAILQ_ENTRY(vfio_device) next;
 };
 
 void vfio_device_init(struct vfio_device *vdev, struct host_device *dev,
@@ -118,6 +129,8 @@ struct vfio_group {
 	struct vfio_container *container;
 	unsigned int container_users;
 	unsigned int devices;			/* registered vfio devices */
+	struct iommufd_ctx *iommufd;		/* SET_CONTAINER with an iommufd */
+	unsigned int cdev_device_open_cnt;	/* devices bound through a cdev */
 	unsigned int external_users;		/* in-daemon consumers */
 	uid_t uid;				/* owner and mode of /dev/vfio/$id */
 	gid_t gid;
@@ -127,11 +140,14 @@ struct vfio_group {
 };
 
 struct vfio_group *vfio_group_find(int id);
+/* The group behind a /dev/vfio/$GROUP file, or NULL. */
+struct vfio_group *vfio_group_from_file(struct vfio_file *f);
 /* Opening /dev/vfio/$id: permission, existence and exclusivity checks. */
 int vfio_group_open(int id, struct vfio_uctx *ctx, struct vfio_file **out);
 /* Set owner and mode of a group's node (topology). */
 void vfio_group_set_owner(int iommu_group_id, uid_t uid, gid_t gid, mode_t mode);
 bool vfio_group_viable(const struct vfio_group *group);
+bool vfio_group_may_open(const struct vfio_group *group, const struct vfio_uctx *ctx);
 
 /* used by vfio_main.c */
 int vfio_group_use_container(struct vfio_group *group);
@@ -169,8 +185,48 @@ extern bool vfio_noiommu;
 
 /* ---- device files ---- */
 
+/* One open of a device, through its group or its cdev. */
+struct vfio_device_file {
+	struct vfio_device *vdev;
+	struct vfio_file *file;
+	struct vfio_group *group;	/* opened through this group; NULL: cdev */
+	struct iommufd_ctx *iommufd;	/* bound to (cdev) or via the group */
+	uint32_t devid;			/* iommufd DEVICE object ID */
+	bool access_granted;
+};
+
 /* Opens a new device file for vdev through its group (GET_DEVICE_FD). */
 int vfio_device_open_file(struct vfio_device *vdev, struct vfio_file **out);
+/* Opening /dev/vfio/devices/vfio$index: claims nothing until bound. */
+int vfio_device_cdev_open(int index, struct vfio_uctx *ctx, struct vfio_file **out);
+struct vfio_device *vfio_device_find_by_index(int index);
+/* The device behind a device file (either path), or NULL. */
+struct vfio_device_file *vfio_device_file_from_file(struct vfio_file *f);
+
+/* used by vfio_main.c and device_cdev.c (vfio_df_open/close) */
+int vfio_df_open(struct vfio_device_file *df);
+void vfio_df_close(struct vfio_device_file *df);
+long vfio_df_ioctl_bind_iommufd(struct vfio_device_file *df, struct vfio_uarg *ua);
+long vfio_df_ioctl_attach_pt(struct vfio_device_file *df, struct vfio_uarg *ua);
+long vfio_df_ioctl_detach_pt(struct vfio_device_file *df, struct vfio_uarg *ua);
+void vfio_df_unbind_iommufd(struct vfio_device_file *df);
+/* Release now a bound cdev file of vdev whose holder already closed it. */
+void vfio_device_reap_cdev(struct vfio_device *vdev);
+/* A cdev binding blocks the group path and the other way round. */
+int vfio_device_block_group(struct vfio_device *vdev);
+void vfio_device_unblock_group(struct vfio_device *vdev);
+
+/* ---- iommufd glue (drivers/vfio/iommufd.c) ---- */
+
+int vfio_df_iommufd_bind(struct vfio_device_file *df);
+void vfio_df_iommufd_unbind(struct vfio_device_file *df);
+int vfio_iommufd_compat_attach_ioas(struct vfio_device *vdev, struct iommufd_ctx *ictx);
+int vfio_iommufd_attach_ioas(struct vfio_device *vdev, uint32_t *pt_id);
+void vfio_iommufd_detach_ioas(struct vfio_device *vdev);
+/* The device's iommufd DEVICE ID in ictx (> 0); -ENOENT when not bound there
+ * but its IOMMU group is owned by ictx; -ENODEV otherwise. */
+int vfio_iommufd_get_dev_id(struct vfio_device *vdev, struct iommufd_ctx *ictx);
+struct iommufd_ctx *vfio_iommufd_device_ictx(struct vfio_device *vdev);
 
 /* ---- external users (a trusted in-daemon consumer) ---- */
 

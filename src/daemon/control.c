@@ -48,7 +48,7 @@ static void cmd_ls(struct text *t)
 {
 	struct iommu_group *g;
 
-	emit(t, "%-14s %-10s %-8s %-6s %-10s %s\n", "DEVICE", "ID", "MODEL", "GROUP",
+	emit(t, "%-14s %-10s %-10s %-6s %-10s %s\n", "DEVICE", "ID", "MODEL", "GROUP",
 	     "DRIVER", "STATE");
 	iommu_group_for_each(g) {
 		struct host_device *dev;
@@ -58,7 +58,7 @@ static void cmd_ls(struct text *t)
 
 			if (pci_bus_sysfs_info(dev, &info))
 				continue;
-			emit(t, "%-14s %04x:%04x  %-8s %-6d %-10s %s%s\n", dev->name, info.vendor,
+			emit(t, "%-14s %04x:%04x  %-10s %-6d %-10s %s%s\n", dev->name, info.vendor,
 			     info.device, pci_bus_model_name(dev), g->id,
 			     dev->driver[0] ? dev->driver : "(none)", group_state(g),
 			     dev->vdev && dev->vdev->open_count ? ", device open" : "");

@@ -15,6 +15,7 @@
 
 #include "control.h"
 #include "core/vfio.h"
+#include "iommufd/iommufd.h"
 #include "transport/channel.h"
 #include "transport/ioctl_codec.h"
 #include "util/log.h"
@@ -72,23 +73,37 @@ static void reply_new_file(struct session *s, long ret, struct vfio_file *f)
 	vfio_file_handed_over(f);
 }
 
-int session_open_node(const char *path, struct vfio_uctx *ctx, struct vfio_file **out)
+/* The N of a node name: a non-empty run of digits that fits an int. */
+static int node_number(const char *p)
 {
-	const char *p;
 	char *end;
 	long id;
 
-	if (!strcmp(path, "/dev/vfio/vfio"))
-		return vfio_container_open(ctx, out);
-	if (strncmp(path, "/dev/vfio/", 10))
-		return -ENOENT;
-	p = path + 10;
 	if (*p < '0' || *p > '9')
 		return -ENOENT;
 	id = strtol(p, &end, 10);
 	if (*end || id < 0 || id > 0x7fffffff)
 		return -ENOENT;
-	return vfio_group_open((int)id, ctx, out);
+	return (int)id;
+}
+
+int session_open_node(const char *path, struct vfio_uctx *ctx, struct vfio_file **out)
+{
+	static const char cdev_prefix[] = "/dev/vfio/devices/vfio", vfio_prefix[] = "/dev/vfio/";
+	int id;
+
+	if (!strcmp(path, "/dev/vfio/vfio"))
+		return vfio_container_open(ctx, out);
+	if (!strcmp(path, "/dev/iommu"))
+		return iommufd_fops_open(ctx, out);
+	if (!strncmp(path, cdev_prefix, sizeof(cdev_prefix) - 1)) {
+		id = node_number(path + sizeof(cdev_prefix) - 1);
+		return id < 0 ? id : vfio_device_cdev_open(id, ctx, out);
+	}
+	if (strncmp(path, vfio_prefix, sizeof(vfio_prefix) - 1))
+		return -ENOENT;
+	id = node_number(path + sizeof(vfio_prefix) - 1);
+	return id < 0 ? id : vfio_group_open(id, ctx, out);
 }
 
 static void do_open(struct session *s, struct uvfio_inmsg *m)

@@ -17,6 +17,7 @@
 #include "util/log.h"
 
 #define PCI_ROOT "devices/pci0000:10"	/* our devices' root complex */
+#define VFIO_CDEV_MAJOR	241		/* what the kernel's vfio cdev region gets */
 
 /* Paths under the daemon dir; an over-long one fails to open later. */
 static void pathf(char out[PATH_MAX], const char *fmt, ...)
@@ -77,6 +78,32 @@ static int link_at(const char *target, const char *dir, const char *name)
 	return symlink(target, path) < 0 ? -errno : 0;
 }
 
+/* The device cdev's class device: <BDF>/vfio-dev/vfioN, which programs scan
+ * to find /dev/vfio/devices/vfioN, and its /sys/class/vfio-dev link. */
+static int write_vfio_dev(const char *sys, const char *devdir, struct host_device *dev)
+{
+	char d[PATH_MAX], p[PATH_MAX], name[32];
+	int idx = dev->vdev->index, ret;
+
+	snprintf(name, sizeof(name), "vfio%d", idx);
+	pathf(d, "%s/vfio-dev/%s", devdir, name);
+	ret = mkdirs(d);
+	if (ret)
+		return ret;
+	putf(d, "dev", "%d:%d\n", VFIO_CDEV_MAJOR, idx);
+	putf(d, "uevent", "MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/%s\n", VFIO_CDEV_MAJOR, idx,
+	     name);
+	link_at("../../../../../class/vfio-dev", d, "subsystem");
+	pathf(p, "../../../%s", dev->name);
+	link_at(p, d, "device");
+	pathf(p, "%s/class/vfio-dev", sys);
+	ret = mkdirs(p);
+	if (ret)
+		return ret;
+	pathf(d, "../../" PCI_ROOT "/%s/vfio-dev/%s", dev->name, name);
+	return link_at(d, p, name);
+}
+
 static int write_device(const char *sys, struct host_device *dev)
 {
 	struct pci_sysfs_info info;
@@ -132,7 +159,18 @@ static int write_device(const char *sys, struct host_device *dev)
 		pathf(p, "../../../bus/pci/drivers/%s", dev->driver);
 		link_at(p, d, "driver");
 	}
+	if (dev->vdev)
+		return write_vfio_dev(sys, d, dev);
 	return 0;
+}
+
+/* Device nodes are plain files carrying the owner and mode of the node. */
+static void put_node(const char *path, mode_t mode, uid_t uid, gid_t gid)
+{
+	put_file(path, "", 0, mode);
+	chmod(path, mode);
+	if (geteuid() == 0 && chown(path, uid, gid) < 0)
+		uvfio_dbg("chown %s: %s", path, strerror(errno));
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -174,7 +212,7 @@ static int build(const char *stage, FILE *redirects)
 	putf(p, "disable_idle_d3", "N\n");
 	fputs("/sys/bus/pci/devices\n/sys/bus/pci/drivers/vfio-pci\n/sys/kernel/iommu_groups\n"
 	      "/sys/module/vfio\n/sys/module/vfio_pci\n/sys/module/vfio_iommu_type1\n"
-	      "/dev/vfio\n/sys/" PCI_ROOT "\n", redirects);
+	      "/sys/class/vfio-dev\n/dev/vfio\n/dev/iommu\n/sys/" PCI_ROOT "\n", redirects);
 
 	iommu_group_for_each(g) {
 		struct host_device *dev;
@@ -207,24 +245,32 @@ static int build(const char *stage, FILE *redirects)
 		}
 	}
 
-	/* Device nodes: plain files carrying the owner and mode of the node. */
 	pathf(p, "%s/dev/vfio", stage);
 	ret = mkdirs(p);
 	if (ret)
 		return ret;
 	pathf(q, "%s/vfio", p);
-	put_file(q, "", 0, 0666);
-	chmod(q, 0666);
+	put_node(q, 0666, 0, 0);
+	pathf(q, "%s/dev/iommu", stage);
+	put_node(q, 0666, 0, 0);
+	pathf(q, "%s/devices", p);
+	ret = mkdirs(q);
+	if (ret)
+		return ret;
 	iommu_group_for_each(g) {
 		struct vfio_group *vg = g->vfio_group;
+		struct vfio_device *vdev;
 
 		if (!vg)
 			continue;
 		pathf(q, "%s/%d", p, g->id);
-		put_file(q, "", 0, vg->mode);
-		chmod(q, vg->mode);
-		if (geteuid() == 0 && chown(q, vg->uid, vg->gid) < 0)
-			uvfio_dbg("chown %s: %s", q, strerror(errno));
+		put_node(q, vg->mode, vg->uid, vg->gid);
+		/* A group's cdevs carry its owner and mode, as udev rules
+		 * usually give them. */
+		TAILQ_FOREACH(vdev, &vg->device_list, group_next) {
+			pathf(q, "%s/devices/vfio%d", p, vdev->index);
+			put_node(q, vg->mode, vg->uid, vg->gid);
+		}
 	}
 	return 0;
 }

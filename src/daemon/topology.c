@@ -15,8 +15,9 @@
 
 /*
  * The default host: an edu device alone in its group; a two-function device
- * sharing one group; and a group where one function is driven by a host
- * driver, so that group is not viable until `uvfio unbind` releases it.
+ * sharing one group; a group where one function is driven by a host
+ * driver, so that group is not viable until `uvfio unbind` releases it; and a
+ * virtio-net NIC whose transmitted frames come back as received (loopback).
  */
 const char topology_default_json[] =
 	"{\n"
@@ -28,7 +29,10 @@ const char topology_default_json[] =
 	"        { \"bdf\": \"0000:10:01.1\", \"model\": \"ramdev\", \"driver\": \"vfio-pci\" } ] },\n"
 	"    { \"id\": 12, \"devices\": [\n"
 	"        { \"bdf\": \"0000:10:02.0\", \"model\": \"edu\", \"driver\": \"vfio-pci\" },\n"
-	"        { \"bdf\": \"0000:10:02.1\", \"model\": \"edu\", \"driver\": \"edu\" } ] }\n"
+	"        { \"bdf\": \"0000:10:02.1\", \"model\": \"edu\", \"driver\": \"edu\" } ] },\n"
+	"    { \"id\": 13, \"devices\": [\n"
+	"        { \"bdf\": \"0000:10:03.0\", \"model\": \"virtio-net\", \"driver\": \"vfio-pci\",\n"
+	"          \"args\": { \"backend\": \"loopback\" } } ] }\n"
 	"  ]\n"
 	"}\n";
 

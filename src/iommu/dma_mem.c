@@ -228,23 +228,38 @@ static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bo
 	return 0;
 }
 
-int dma_mem_pin(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
-		bool need_write, struct dma_mem **out)
+int dma_mem_get_user(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
+		     bool need_write, struct dma_mem **out)
 {
-	struct dma_mem *mem;
-	int64_t npages;
-	int ret;
+	return dma_mem_build(ua, vaddr, size, need_read, need_write, out);
+}
 
-	ret = dma_mem_build(ua, vaddr, size, need_read, need_write, &mem);
-	if (ret)
-		return ret;
-	npages = (int64_t)dma_npages(vaddr, size);
-	ret = vfio_mm_lock_acct(mem->mm, npages);
+/* Charges the pages mem spans to its process, as vfio_lock_acct() does. */
+static int dma_mem_account(struct dma_mem *mem, uint64_t addr)
+{
+	int64_t npages = (int64_t)dma_npages(addr, mem->size);
+	int ret = vfio_mm_lock_acct(mem->mm, npages);
+
 	if (ret) {
 		dma_mem_free(mem);
 		return ret;
 	}
 	mem->locked = npages;
+	return 0;
+}
+
+int dma_mem_pin(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
+		bool need_write, struct dma_mem **out)
+{
+	struct dma_mem *mem;
+	int ret;
+
+	ret = dma_mem_build(ua, vaddr, size, need_read, need_write, &mem);
+	if (ret)
+		return ret;
+	ret = dma_mem_account(mem, vaddr);
+	if (ret)
+		return ret;
 	*out = mem;
 	return 0;
 }
@@ -274,11 +289,10 @@ int dma_mem_repin(struct vfio_uarg *ua, struct dma_mem *old, uint64_t vaddr,
 	return 0;
 }
 
-int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
-		      bool writable, struct dma_mem **out)
+int dma_mem_get_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
+		     bool writable, struct dma_mem **out)
 {
 	struct dma_mem *mem;
-	int64_t npages;
 	int ret;
 
 	if (!size || offset + size < offset)
@@ -288,19 +302,29 @@ int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size
 		return -ENOMEM;
 	mem->spans[0].len = size;
 	ret = dma_span_map(&mem->spans[0], fd, offset, writable);
-	if (ret)
-		goto fail;
+	if (ret) {
+		dma_mem_free(mem);
+		return ret;
+	}
 	mem->nspans = 1;
-	npages = (int64_t)dma_npages(offset, size);
-	ret = vfio_mm_lock_acct(mm, npages);
-	if (ret)
-		goto fail;
-	mem->locked = npages;
 	*out = mem;
 	return 0;
-fail:
-	dma_mem_free(mem);
-	return ret;
+}
+
+int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
+		      bool writable, struct dma_mem **out)
+{
+	struct dma_mem *mem;
+	int ret;
+
+	ret = dma_mem_get_file(mm, fd, offset, size, writable, &mem);
+	if (ret)
+		return ret;
+	ret = dma_mem_account(mem, offset);
+	if (ret)
+		return ret;
+	*out = mem;
+	return 0;
 }
 
 void dma_mem_unpin(struct dma_mem *mem)

@@ -56,6 +56,15 @@ int dma_mem_repin(struct vfio_uarg *ua, struct dma_mem *old, uint64_t vaddr,
  * zero copy; accounted to mm. */
 int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
 		      bool writable, struct dma_mem **out);
+/*
+ * dma_mem_pin() and dma_mem_from_file() without the RLIMIT_MEMLOCK charge,
+ * for iommufd, which charges pinned pages its own way (per user or per
+ * process, and only while a domain uses them).
+ */
+int dma_mem_get_user(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
+		     bool need_write, struct dma_mem **out);
+int dma_mem_get_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
+		     bool writable, struct dma_mem **out);
 void dma_mem_unpin(struct dma_mem *mem);
 
 /*

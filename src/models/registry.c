@@ -8,10 +8,12 @@
 
 extern const struct uvfio_model_ops uvfio_edu_model;
 extern const struct uvfio_model_ops uvfio_ramdev_model;
+extern const struct uvfio_model_ops uvfio_virtio_net_model;
 
 static const struct uvfio_model_ops *const models[] = {
 	&uvfio_edu_model,
 	&uvfio_ramdev_model,
+	&uvfio_virtio_net_model,
 };
 
 const struct uvfio_model_ops *uvfio_model_find(const char *name)

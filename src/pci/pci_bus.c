@@ -94,6 +94,11 @@ struct host_device *pci_bus_find(const char *bdf)
 	return bd ? &bd->hdev : NULL;
 }
 
+uint32_t pci_bus_dev_addr(struct host_device *dev)
+{
+	return to_bus_dev(dev)->key;
+}
+
 struct host_device *pci_bus_first(void)
 {
 	struct bus_dev *bd = TAILQ_FIRST(&bus_devs);

@@ -40,6 +40,8 @@ int pci_bus_bind(const char *bdf, const char *driver);
 void pci_bus_unbind(const char *bdf, void (*cb)(void *arg, int err), void *arg);
 
 struct host_device *pci_bus_find(const char *bdf);
+/* PCI address: segment << 16 | bus << 8 | devfn (devfn = slot << 3 | fn). */
+uint32_t pci_bus_dev_addr(struct host_device *dev);
 /* Devices in BDF order. */
 struct host_device *pci_bus_first(void);
 struct host_device *pci_bus_next(struct host_device *dev);

@@ -468,6 +468,14 @@ void *uvfio_pci_bar_ram(struct uvfio_pci_dev *pdev, int bar)
 	return pdev->bars[bar].ram;
 }
 
+bool uvfio_pci_msix_enabled(struct uvfio_pci_dev *pdev)
+{
+	/* the hardware's own bit, which the bus driver sets with SET_IRQS */
+	return pdev->msix_vectors &&
+	       (get_le(pdev->config + UVFIO_CAP_MSIX_POS + PCI_MSIX_FLAGS, 2) &
+		PCI_MSIX_FLAGS_ENABLE);
+}
+
 static int pci_dma(struct uvfio_pci_dev *pdev, uint64_t iova, void *buf, size_t len, bool write)
 {
 	struct vfio_device *vdev = pdev->vpci ? &pdev->vpci->vdev : NULL;

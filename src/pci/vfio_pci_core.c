@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/log.h"
+#include "uvfio/vfio_cdev.h"
 #include "vfio_pci_priv.h"
 #include "util/offsetofend.h"
 
@@ -88,7 +89,7 @@ static void vfio_pci_close_device(struct vfio_device *vdev)
 
 /* ---- ioctls ---- */
 
-static long ioctl_get_info(struct vfio_uarg *ua)
+static long ioctl_get_info(struct vfio_device *vdev, struct vfio_uarg *ua)
 {
 	size_t minsz = offsetofend(struct vfio_device_info, num_irqs);
 	struct vfio_device_info info;
@@ -98,6 +99,8 @@ static long ioctl_get_info(struct vfio_uarg *ua)
 	if (info.argsz < minsz)
 		return -EINVAL;
 	info.flags = VFIO_DEVICE_FLAGS_PCI | VFIO_DEVICE_FLAGS_RESET;
+	if (vdev->cdev_opened)
+		info.flags |= VFIO_DEVICE_FLAGS_CDEV;
 	info.num_regions = VFIO_PCI_NUM_REGIONS;
 	info.num_irqs = VFIO_PCI_NUM_IRQS;
 	return copy_to_user(ua, 0, &info, minsz) ? -EFAULT : 0;
@@ -302,7 +305,7 @@ static long vfio_pci_ioctl(struct vfio_device *vdev, unsigned int cmd, struct vf
 
 	switch (cmd) {
 	case VFIO_DEVICE_GET_INFO:
-		return ioctl_get_info(ua);
+		return ioctl_get_info(vdev, ua);
 	case VFIO_DEVICE_GET_REGION_INFO:
 		return ioctl_get_region_info(vp, ua);
 	case VFIO_DEVICE_GET_IRQ_INFO:
@@ -311,6 +314,10 @@ static long vfio_pci_ioctl(struct vfio_device *vdev, unsigned int cmd, struct vf
 		return ioctl_set_irqs(vp, ua);
 	case VFIO_DEVICE_RESET:
 		return vfio_pci_try_reset(vp);
+	case VFIO_DEVICE_GET_PCI_HOT_RESET_INFO:
+		return vfio_pci_ioctl_get_pci_hot_reset_info(vp, ua);
+	case VFIO_DEVICE_PCI_HOT_RESET:
+		return vfio_pci_ioctl_pci_hot_reset(vp, ua);
 	case VFIO_DEVICE_IOEVENTFD:
 		return ioctl_ioeventfd(vp, ua);
 	default:

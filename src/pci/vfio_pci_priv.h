@@ -118,4 +118,8 @@ void vfio_pci_free(struct vfio_pci *vp);
 /* Function reset with config save/restore (pci_try_reset_function). */
 int vfio_pci_try_reset(struct vfio_pci *vp);
 
+/* vfio_pci_hot_reset.c */
+long vfio_pci_ioctl_get_pci_hot_reset_info(struct vfio_pci *vp, struct vfio_uarg *ua);
+long vfio_pci_ioctl_pci_hot_reset(struct vfio_pci *vp, struct vfio_uarg *ua);
+
 #endif

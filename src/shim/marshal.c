@@ -15,46 +15,76 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/iommufd.h>
 #include <linux/vfio.h>
 #include <stddef.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "util/offsetofend.h"
+#include "uvfio/vfio_cdev.h"
 
 #define T_(t)			(1u << UVFIO_FILE_##t)
 #define T_DEVICE		(T_(DEVICE) | T_(DEVICE_CDEV))
+/* /dev/iommu answers the type1 container ioctls (vfio compat). */
+#define T_CONTAINER		(T_(CONTAINER) | T_(IOMMUFD))
+
+#define ROW(c, t, k, min) \
+	{ .cmd = (c), .types = (t), .kind = SHIM_ARG_##k, .minsz = (min) }
+#define ROW_FD(c, t, k, min, fdk, off) \
+	{ .cmd = (c), .types = (t), .kind = SHIM_ARG_##k, .minsz = (min), \
+	  .fds = SHIM_FDS_##fdk, .fd_off = (off) }
+#define ROW_MEM(c, t, k, min, va, len) \
+	{ .cmd = (c), .types = (t), .kind = SHIM_ARG_##k, .minsz = (min), \
+	  .mem_va_off = (va), .mem_len_off = (len) }
 
 static const struct shim_ioctl_desc ioctl_table[] = {
-	{ VFIO_GROUP_GET_STATUS, T_(GROUP), SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_group_status, flags) },
-	{ VFIO_GROUP_SET_CONTAINER, T_(GROUP), SHIM_ARG_INT, SHIM_FDS_INT, false,
-	  sizeof(int32_t) },
-	{ VFIO_GROUP_GET_DEVICE_FD, T_(GROUP), SHIM_ARG_STRING, SHIM_FDS_NONE, false, 0 },
-	{ VFIO_DEVICE_GET_INFO, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_device_info, num_irqs) },
-	{ VFIO_DEVICE_GET_REGION_INFO, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_region_info, offset) },
-	{ VFIO_DEVICE_GET_IRQ_INFO, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_irq_info, count) },
-	{ VFIO_DEVICE_SET_IRQS, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_IRQ_SET, false,
-	  offsetofend(struct vfio_irq_set, count) },
-	{ VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_pci_hot_reset_info, count) },
-	{ VFIO_DEVICE_PCI_HOT_RESET, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_HOT_RESET, false,
-	  offsetofend(struct vfio_pci_hot_reset, count) },
-	{ VFIO_DEVICE_IOEVENTFD, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_IOEVENTFD, false,
-	  offsetofend(struct vfio_device_ioeventfd, fd) },
-	{ VFIO_DEVICE_FEATURE, T_DEVICE, SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_device_feature, flags) },
-	{ VFIO_IOMMU_GET_INFO, T_(CONTAINER), SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_iommu_type1_info, iova_pgsizes) },
-	{ VFIO_IOMMU_MAP_DMA, T_(CONTAINER), SHIM_ARG_ARGSZ, SHIM_FDS_NONE, true,
-	  offsetofend(struct vfio_iommu_type1_dma_map, size) },
-	{ VFIO_IOMMU_UNMAP_DMA, T_(CONTAINER), SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_iommu_type1_dma_unmap, size) },
-	{ VFIO_IOMMU_DIRTY_PAGES, T_(CONTAINER), SHIM_ARG_ARGSZ, SHIM_FDS_NONE, false,
-	  offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags) },
+	ROW(VFIO_GROUP_GET_STATUS, T_(GROUP), ARGSZ, offsetofend(struct vfio_group_status, flags)),
+	ROW_FD(VFIO_GROUP_SET_CONTAINER, T_(GROUP), INT, sizeof(int32_t), INT, 0),
+	ROW(VFIO_GROUP_GET_DEVICE_FD, T_(GROUP), STRING, 0),
+	ROW(VFIO_DEVICE_GET_INFO, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_info, num_irqs)),
+	ROW(VFIO_DEVICE_GET_REGION_INFO, T_DEVICE, ARGSZ,
+	    offsetofend(struct vfio_region_info, offset)),
+	ROW(VFIO_DEVICE_GET_IRQ_INFO, T_DEVICE, ARGSZ, offsetofend(struct vfio_irq_info, count)),
+	ROW_FD(VFIO_DEVICE_SET_IRQS, T_DEVICE, ARGSZ, offsetofend(struct vfio_irq_set, count),
+	       IRQ_SET, 0),
+	ROW(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO, T_DEVICE, ARGSZ,
+	    offsetofend(struct vfio_pci_hot_reset_info, count)),
+	ROW_FD(VFIO_DEVICE_PCI_HOT_RESET, T_DEVICE, ARGSZ,
+	       offsetofend(struct vfio_pci_hot_reset, count), HOT_RESET, 0),
+	ROW_FD(VFIO_DEVICE_IOEVENTFD, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_ioeventfd, fd),
+	       FIELD, offsetof(struct vfio_device_ioeventfd, fd)),
+	ROW(VFIO_DEVICE_FEATURE, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_feature, flags)),
+	/* Read like copy_struct_from_user(): argsz is the size, the tail
+	 * past the structure must be zero. */
+	ROW_FD(VFIO_DEVICE_BIND_IOMMUFD, T_DEVICE, SIZE, sizeof(struct vfio_device_bind_iommufd),
+	       FIELD, offsetof(struct vfio_device_bind_iommufd, iommufd)),
+	ROW(VFIO_DEVICE_ATTACH_IOMMUFD_PT, T_DEVICE, ARGSZ,
+	    offsetofend(struct vfio_device_attach_iommufd_pt, pt_id)),
+	ROW(VFIO_DEVICE_DETACH_IOMMUFD_PT, T_DEVICE, ARGSZ,
+	    offsetofend(struct vfio_device_detach_iommufd_pt, flags)),
+	ROW(VFIO_IOMMU_GET_INFO, T_CONTAINER, ARGSZ,
+	    offsetofend(struct vfio_iommu_type1_info, iova_pgsizes)),
+	ROW_MEM(VFIO_IOMMU_MAP_DMA, T_CONTAINER, ARGSZ,
+		offsetofend(struct vfio_iommu_type1_dma_map, size),
+		offsetof(struct vfio_iommu_type1_dma_map, vaddr),
+		offsetof(struct vfio_iommu_type1_dma_map, size)),
+	ROW(VFIO_IOMMU_UNMAP_DMA, T_CONTAINER, ARGSZ,
+	    offsetofend(struct vfio_iommu_type1_dma_unmap, size)),
+	ROW(VFIO_IOMMU_DIRTY_PAGES, T_CONTAINER, ARGSZ,
+	    offsetofend(struct vfio_iommu_type1_dirty_bitmap, flags)),
+	/* iommufd commands with more than bytes in them; the rest take the
+	 * generic row below. */
+	ROW_MEM(IOMMU_IOAS_MAP, T_(IOMMUFD), SIZE, sizeof(struct iommu_ioas_map),
+		offsetof(struct iommu_ioas_map, user_va), offsetof(struct iommu_ioas_map, length)),
+	ROW_FD(IOMMU_IOAS_MAP_FILE, T_(IOMMUFD), SIZE, sizeof(struct iommu_ioas_map_file),
+	       FIELD, offsetof(struct iommu_ioas_map_file, fd)),
+};
+
+/* Every other iommufd command (nr >= 0x80): a size-led structure of a
+ * length only the daemon knows, so all of it travels. */
+static const struct shim_ioctl_desc iommufd_generic = {
+	.kind = SHIM_ARG_SIZE, .minsz = SHIM_ARGSZ_MAX,
 };
 
 static const struct shim_ioctl_desc value_only = { .kind = SHIM_ARG_NONE };
@@ -69,6 +99,9 @@ const struct shim_ioctl_desc *shim_ioctl_lookup(unsigned long cmd, uint32_t type
 		if (d->cmd == cmd && (!d->types || (type < 32 && (d->types & (1u << type)))))
 			return d;
 	}
+	if (type == UVFIO_FILE_IOMMUFD && _IOC_TYPE(cmd) == IOMMUFD_TYPE &&
+	    _IOC_NR(cmd) >= IOMMUFD_CMD_BASE)
+		return &iommufd_generic;
 	return &value_only;
 }
 
@@ -237,12 +270,40 @@ static int list_fds(const struct shim_ioctl_desc *d, struct shim_ioctl_arg *a)
 			return 0;
 		return add_fd_array(a, offsetof(struct vfio_pci_hot_reset, group_fds),
 				    get_u32(a, offsetof(struct vfio_pci_hot_reset, count)));
-	case SHIM_FDS_IOEVENTFD:
-		if (a->len < d->minsz)
+	case SHIM_FDS_FIELD:
+		if (a->len < d->fd_off + sizeof(int32_t))
 			return 0;
-		return add_fd(a, (int32_t)get_u32(a, offsetof(struct vfio_device_ioeventfd, fd)));
+		return add_fd(a, (int32_t)get_u32(a, d->fd_off));
 	default:
 		return 0;
+	}
+}
+
+/* copy_struct_from_user()'s tail rule for the bytes [uaddr, uaddr + len)
+ * that do not travel: all zero, or the daemon answers E2BIG (EFAULT if one
+ * is unreadable first). */
+static void check_tail(struct shim_ioctl_arg *a, uint64_t uaddr, uint64_t len)
+{
+	uint8_t buf[PAGE];
+
+	while (len) {
+		size_t chunk = PAGE - (uaddr & (PAGE - 1)), got;
+
+		if (chunk > len)
+			chunk = len;
+		got = shim_user_read(buf, uaddr, chunk);
+		for (size_t i = 0; i < got; i++) {
+			if (buf[i]) {
+				a->flags |= UVFIO_IOCTL_TAIL_NONZERO;
+				return;
+			}
+		}
+		if (got < chunk) {
+			a->flags |= UVFIO_IOCTL_ARG_FAULT;
+			return;
+		}
+		uaddr += chunk;
+		len -= chunk;
 	}
 }
 
@@ -272,6 +333,20 @@ int shim_marshal_arg(const struct shim_ioctl_desc *d, uint64_t arg, struct shim_
 		if (want < d->minsz)
 			want = d->minsz;
 		read_bytes(a, arg, want);
+		break;
+	case SHIM_ARG_SIZE:
+		if (shim_user_read(&argsz, arg, sizeof(argsz)) < sizeof(argsz)) {
+			a->flags |= UVFIO_IOCTL_ARG_FAULT;
+			return 0;
+		}
+		/* What the structure can hold travels; the daemon judges the
+		 * size itself. */
+		want = argsz < d->minsz ? argsz : d->minsz;
+		if (want < sizeof(argsz))
+			want = sizeof(argsz);
+		read_bytes(a, arg, want);
+		if (argsz > want && !(a->flags & UVFIO_IOCTL_ARG_FAULT))
+			check_tail(a, arg + want, argsz - want);
 		break;
 	default:
 		return 0;

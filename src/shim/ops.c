@@ -14,7 +14,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include <linux/vfio.h>
 
 /* The channel broke: to the program this is an I/O error on the file,
  * unless its own buffer was at fault. */
@@ -205,17 +204,16 @@ static uint64_t get_u64(const uint8_t *p)
 
 /* MAP_DMA names [vaddr, vaddr+size) of our memory: say what backs it.  A
  * zero or wrapping size is left to the daemon to reject. */
-static int describe_dma(const struct shim_ioctl_arg *a, struct shim_memdesc *md)
+static int describe_mem(const struct shim_ioctl_desc *d, const struct shim_ioctl_arg *a,
+			struct shim_memdesc *md)
 {
-	const size_t vaddr_off = offsetof(struct vfio_iommu_type1_dma_map, vaddr);
-	const size_t size_off = offsetof(struct vfio_iommu_type1_dma_map, size);
 	uint64_t vaddr, size;
 
 	memset(md, 0, sizeof(*md));
-	if (a->len < size_off + sizeof(uint64_t))
+	if (a->len < d->mem_va_off + sizeof(uint64_t) || a->len < d->mem_len_off + sizeof(uint64_t))
 		return 0;
-	vaddr = get_u64(a->bytes + vaddr_off);
-	size = get_u64(a->bytes + size_off);
+	vaddr = get_u64(a->bytes + d->mem_va_off);
+	size = get_u64(a->bytes + d->mem_len_off);
 	if (size == 0 || vaddr + size < vaddr)
 		return 0;
 	return shim_mem_describe(vaddr, size, md);
@@ -268,8 +266,8 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 	 * request before any reply arrives. */
 	a.bytes = c.rbuf;
 	err = shim_marshal_arg(d, arg, &a);
-	if (!err && d->map_dma)
-		err = describe_dma(&a, &md);
+	if (!err && d->mem_va_off)
+		err = describe_mem(d, &a, &md);
 	if (err)
 		return err;
 	if (a.nattach + md.nfds > UVFIO_MAX_FDS) {

@@ -176,6 +176,8 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 enum shim_arg_kind {
 	SHIM_ARG_NONE,		/* the value is the argument */
 	SHIM_ARG_ARGSZ,		/* VFIO struct led by a u32 argsz */
+	SHIM_ARG_SIZE,		/* iommufd struct led by a u32 size; a tail past
+				 * what is sent must be zero */
 	SHIM_ARG_INT,		/* pointer to one int */
 	SHIM_ARG_STRING,	/* NUL-terminated string, like strndup_user(PAGE_SIZE) */
 };
@@ -183,9 +185,9 @@ enum shim_arg_kind {
 enum shim_arg_fds {
 	SHIM_FDS_NONE,
 	SHIM_FDS_INT,		/* the int at arg */
+	SHIM_FDS_FIELD,		/* the s32 at fd_off */
 	SHIM_FDS_IRQ_SET,	/* vfio_irq_set data[] when DATA_EVENTFD */
 	SHIM_FDS_HOT_RESET,	/* vfio_pci_hot_reset group_fds[] */
-	SHIM_FDS_IOEVENTFD,	/* vfio_device_ioeventfd.fd */
 };
 
 struct shim_ioctl_desc {
@@ -193,7 +195,10 @@ struct shim_ioctl_desc {
 	uint32_t types;		/* bit per enum uvfio_file_type; 0 = any file */
 	uint8_t kind;		/* enum shim_arg_kind */
 	uint8_t fds;		/* enum shim_arg_fds */
-	bool map_dma;		/* argument names process memory (vaddr, size) */
+	uint8_t fd_off;		/* SHIM_FDS_FIELD: where the descriptor is */
+	/* The argument names process memory to map: u64 address and length
+	 * at these offsets (0: it names none). */
+	uint8_t mem_va_off, mem_len_off;
 	uint32_t minsz;		/* bytes the kernel reads even when argsz is smaller */
 };
 

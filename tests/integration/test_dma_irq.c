@@ -5,19 +5,7 @@
 
 #include "vfio_util.h"
 
-#define EDU(reg)	(REGION(0) + (reg))
-#define EDU_BUF		0x40000
 #define RW		(VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE)
-
-/* One edu DMA; returns once the command register says it is done. */
-static void edu_dma(int d, uint64_t src, uint64_t dst, uint64_t len, int to_ram)
-{
-	wr64(d, EDU(0x80), src);
-	wr64(d, EDU(0x88), dst);
-	wr64(d, EDU(0x90), len);
-	wr64(d, EDU(0x98), 1 | (to_ram ? 2 : 0));
-	CHECK((rd32(d, EDU(0x98)) & 1) == 0, "DMA finished");
-}
 
 static void round_trip(struct vfio_setup *s, uint8_t *mem, const char *what)
 {

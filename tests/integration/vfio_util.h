@@ -152,6 +152,20 @@ static inline void enable_device(int device)
 	CHECK(pwrite(device, &cmd, 2, REGION(VFIO_PCI_CONFIG_REGION_INDEX) + 4) == 2, "cmd");
 }
 
+#define EDU(reg)	(REGION(0) + (reg))
+#define EDU_BUF		0x40000
+
+/* One edu DMA (to_ram: from the device's buffer to memory); returns once
+ * the command register says it is done. */
+static inline void edu_dma(int d, uint64_t src, uint64_t dst, uint64_t len, int to_ram)
+{
+	wr64(d, EDU(0x80), src);
+	wr64(d, EDU(0x88), dst);
+	wr64(d, EDU(0x90), len);
+	wr64(d, EDU(0x98), 1 | (to_ram ? 2 : 0));
+	CHECK((rd32(d, EDU(0x98)) & 1) == 0, "DMA finished");
+}
+
 /* Sends len bytes with one descriptor attached (SCM_RIGHTS). */
 static inline int send_with_fd(int sock, const void *buf, size_t len, int fd)
 {

@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "shim/shim.h"
+#include "uvfio/vfio_cdev.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <linux/iommufd.h>
 #include <linux/vfio.h>
 
 #define PG	4096ul
@@ -57,11 +59,12 @@ static void test_lookup(void **state)
 	(void)state;
 	/* Shared numbers resolve by file type. */
 	d = shim_ioctl_lookup(VFIO_IOMMU_MAP_DMA, UVFIO_FILE_CONTAINER);
-	assert_true(d->map_dma);
+	assert_int_equal(d->mem_va_off, 8);
+	assert_int_equal(d->mem_len_off, 24);
 	assert_int_equal(d->kind, SHIM_ARG_ARGSZ);
 	assert_int_equal(d->minsz, 32);
 	d = shim_ioctl_lookup(VFIO_DEVICE_PCI_HOT_RESET, UVFIO_FILE_DEVICE);
-	assert_false(d->map_dma);
+	assert_int_equal(d->mem_va_off, 0);
 	assert_int_equal(d->fds, SHIM_FDS_HOT_RESET);
 	assert_int_equal(d->minsz, 12);
 	d = shim_ioctl_lookup(VFIO_DEVICE_PCI_HOT_RESET, UVFIO_FILE_DEVICE_CDEV);
@@ -82,8 +85,9 @@ static void test_lookup(void **state)
 			 SHIM_ARG_STRING);
 	assert_int_equal(shim_ioctl_lookup(VFIO_DEVICE_SET_IRQS, UVFIO_FILE_DEVICE)->fds,
 			 SHIM_FDS_IRQ_SET);
-	assert_int_equal(shim_ioctl_lookup(VFIO_DEVICE_IOEVENTFD, UVFIO_FILE_DEVICE)->fds,
-			 SHIM_FDS_IOEVENTFD);
+	d = shim_ioctl_lookup(VFIO_DEVICE_IOEVENTFD, UVFIO_FILE_DEVICE);
+	assert_int_equal(d->fds, SHIM_FDS_FIELD);
+	assert_int_equal(d->fd_off, 24);
 
 	/* Value-only: by design, for the wrong file type, and unknown. */
 	assert_int_equal(shim_ioctl_lookup(VFIO_GET_API_VERSION, UVFIO_FILE_CONTAINER)->kind,
@@ -97,6 +101,99 @@ static void test_lookup(void **state)
 	assert_int_equal(shim_ioctl_lookup(VFIO_DEVICE_GET_INFO, UVFIO_FILE_CONTAINER)->kind,
 			 SHIM_ARG_NONE);
 	assert_int_equal(shim_ioctl_lookup(0x5401, UVFIO_FILE_DEVICE)->kind, SHIM_ARG_NONE);
+}
+
+static void test_iommufd_lookup(void **state)
+{
+	const struct shim_ioctl_desc *d;
+
+	(void)state;
+	/* /dev/iommu takes the type1 ioctls too (compat), with memory. */
+	d = shim_ioctl_lookup(VFIO_IOMMU_MAP_DMA, UVFIO_FILE_IOMMUFD);
+	assert_int_equal(d->mem_va_off, 8);
+	assert_int_equal(shim_ioctl_lookup(VFIO_IOMMU_GET_INFO, UVFIO_FILE_IOMMUFD)->kind,
+			 SHIM_ARG_ARGSZ);
+	/* ... but not the device ioctl sharing GET_INFO's number. */
+	assert_int_equal(shim_ioctl_lookup(VFIO_DEVICE_GET_PCI_HOT_RESET_INFO,
+					   UVFIO_FILE_IOMMUFD)->minsz, 16);
+	d = shim_ioctl_lookup(IOMMU_IOAS_MAP, UVFIO_FILE_IOMMUFD);
+	assert_int_equal(d->kind, SHIM_ARG_SIZE);
+	assert_int_equal(d->mem_va_off, 16);
+	assert_int_equal(d->mem_len_off, 24);
+	d = shim_ioctl_lookup(IOMMU_IOAS_MAP_FILE, UVFIO_FILE_IOMMUFD);
+	assert_int_equal(d->fds, SHIM_FDS_FIELD);
+	assert_int_equal(d->fd_off, 12);
+	/* Any other iommufd command: size-led, all of it travels. */
+	d = shim_ioctl_lookup(IOMMU_IOAS_ALLOC, UVFIO_FILE_IOMMUFD);
+	assert_int_equal(d->kind, SHIM_ARG_SIZE);
+	assert_int_equal(shim_ioctl_lookup(_IO(IOMMUFD_TYPE, 0xfe), UVFIO_FILE_IOMMUFD)->kind,
+			 SHIM_ARG_SIZE);
+	/* ... only on /dev/iommu. */
+	assert_int_equal(shim_ioctl_lookup(IOMMU_IOAS_ALLOC, UVFIO_FILE_CONTAINER)->kind,
+			 SHIM_ARG_NONE);
+	d = shim_ioctl_lookup(VFIO_DEVICE_BIND_IOMMUFD, UVFIO_FILE_DEVICE_CDEV);
+	assert_int_equal(d->kind, SHIM_ARG_SIZE);
+	assert_int_equal(d->fds, SHIM_FDS_FIELD);
+	assert_int_equal(d->fd_off, 8);
+	assert_int_equal(shim_ioctl_lookup(VFIO_DEVICE_ATTACH_IOMMUFD_PT,
+					   UVFIO_FILE_DEVICE_CDEV)->minsz, 12);
+}
+
+/* copy_struct_from_user(): what the structure holds travels; a longer
+ * size's tail is checked for zero here. */
+static void test_iommufd_size(void **state)
+{
+	struct {
+		struct iommu_ioas_alloc cmd;
+		uint8_t tail[64];
+	} big;
+	struct iommu_ioas_map_file mf = { .size = sizeof(mf), .fd = 0 };
+	struct shim_ioctl_arg *a;
+	uint32_t tiny = 2;
+	uint8_t *page;
+
+	(void)state;
+	memset(&big, 0, sizeof(big));
+	big.cmd.size = sizeof(big);
+	a = marshal(IOMMU_IOAS_ALLOC, UVFIO_FILE_IOMMUFD, &big, 0);
+	assert_int_equal(a->len, sizeof(big));
+	assert_int_equal(a->flags, 0);
+
+	/* A size below the size field still sends the field. */
+	a = marshal(IOMMU_IOAS_ALLOC, UVFIO_FILE_IOMMUFD, &tiny, 0);
+	assert_int_equal(a->len, 4);
+
+	/* The known structure travels, a non-zero tail is flagged. */
+	struct {
+		struct iommu_ioas_map_file cmd;
+		uint8_t tail[16];
+	} mft;
+	memset(&mft, 0, sizeof(mft));
+	mft.cmd.size = sizeof(mft);
+	mft.cmd.fd = -1;
+	a = marshal(IOMMU_IOAS_MAP_FILE, UVFIO_FILE_IOMMUFD, &mft, 0);
+	assert_int_equal(a->len, sizeof(mft.cmd));
+	assert_int_equal(a->flags, 0);
+	mft.tail[15] = 1;
+	a = marshal(IOMMU_IOAS_MAP_FILE, UVFIO_FILE_IOMMUFD, &mft, 0);
+	assert_int_equal(a->flags, UVFIO_IOCTL_TAIL_NONZERO);
+
+	/* The descriptor field is listed and attached. */
+	a = marshal(IOMMU_IOAS_MAP_FILE, UVFIO_FILE_IOMMUFD, &mf, 0);
+	assert_int_equal(a->nfds, 1);
+	assert_int_equal(a->fds[0].user_fd, 0);
+	assert_int_equal(a->nattach, 1);
+
+	/* A tail running into an unmapped page is a fault, not a zero. */
+	page = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(page != MAP_FAILED);
+	munmap(page + 4096, 4096);
+	memset(page, 0, 4096);
+	mf.size = 8192;
+	memcpy(page + 4096 - sizeof(mf) - 8, &mf, sizeof(mf));
+	a = marshal(IOMMU_IOAS_MAP_FILE, UVFIO_FILE_IOMMUFD, page + 4096 - sizeof(mf) - 8, 0);
+	assert_int_equal(a->flags, UVFIO_IOCTL_ARG_FAULT);
+	munmap(page, 4096);
 }
 
 static void test_argsz(void **state)
@@ -317,6 +414,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_lookup),
+		cmocka_unit_test(test_iommufd_lookup),
+		cmocka_unit_test(test_iommufd_size),
 		cmocka_unit_test(test_argsz),
 		cmocka_unit_test(test_string),
 		cmocka_unit_test(test_fds),
