@@ -5,7 +5,12 @@
  * hardware info, exact dirty tracking, options, and the VFIO compatibility
  * (type1 ioctls on /dev/iommu, a group whose "container" is an iommufd).
  */
+#include <linux/capability.h>
+#include <stdbool.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "iommufd_util.h"
@@ -33,6 +38,31 @@ static void test_lifetime(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child destroys it");
 	CHECK_ERR(iommufd_destroy(d, (uint32_t)ioas), ENOENT);
 	close(fd);
+	/* Passed to another process over SCM_RIGHTS: the same context. */
+	int sv[2];
+
+	REQUIRE(socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) == 0, "socketpair");
+	ioas = ioas_alloc(d);
+	pid = fork();
+	if (pid == 0) {
+		char c;
+		struct iovec iov = { .iov_base = &c, .iov_len = 1 };
+		union { struct cmsghdr h; char b[CMSG_SPACE(sizeof(int))]; } ctl;
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.b,
+				     .msg_controllen = sizeof(ctl.b) };
+		int got;
+
+		if (recvmsg(sv[1], &mh, 0) != 1 || !CMSG_FIRSTHDR(&mh))
+			_exit(2);
+		memcpy(&got, CMSG_DATA(CMSG_FIRSTHDR(&mh)), sizeof(got));
+		_exit(iommufd_destroy(got, (uint32_t)ioas) == 0 ? 0 : 1);
+	}
+	CHECK(send_with_fd(sv[0], "x", 1, d) == 0, "send the iommufd");
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the receiver destroys our IOAS");
+	CHECK_ERR(iommufd_destroy(d, (uint32_t)ioas), ENOENT);
+	close(sv[0]);
+	close(sv[1]);
 	/* Still open through the dup. */
 	CHECK(ioas_alloc(d) > 0, "the context lives while a reference does");
 	close(d);
@@ -319,13 +349,69 @@ static void test_vfio_compat(void)
 	munmap(mem, 2 * PG);
 }
 
+/* Pinned pages count against RLIMIT_MEMLOCK once a device's table maps
+ * them (per user by default), like the kernel's iommufd. */
+static void memlock_child(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct cd[2];
+	struct rlimit rl = { 64 * 1024, 64 * 1024 };
+	uint8_t *buf = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+			    -1, 0);
+	int fd, dev, ioas;
+
+	/* Before the first call: the daemon reads our capabilities then. */
+	REQUIRE(syscall(SYS_capget, &h, cd) == 0, "capget");
+	cd[0].effective &= ~(1u << CAP_IPC_LOCK);
+	cd[0].permitted &= ~(1u << CAP_IPC_LOCK);
+	REQUIRE(syscall(SYS_capset, &h, cd) == 0, "capset");
+	REQUIRE(setrlimit(RLIMIT_MEMLOCK, &rl) == 0, "setrlimit");
+	fd = open("/dev/iommu", O_RDWR);
+	dev = open_cdev(EDU_BDF);
+	REQUIRE(fd >= 0 && dev >= 0 && bind_iommufd(dev, fd) > 0, "bind");
+	ioas = ioas_alloc(fd);
+	REQUIRE(attach_pt(dev, (uint32_t)ioas) > 0, "attach");
+	CHECK_OK(ioas_map(fd, (uint32_t)ioas, buf, 32 * 1024, 0x100000, MAP_RW));
+	CHECK_ERR(ioas_map(fd, (uint32_t)ioas, buf + 32 * 1024, 64 * 1024, 0x200000, MAP_RW),
+		  ENOMEM);
+	CHECK_OK(ioas_map(fd, (uint32_t)ioas, buf + 32 * 1024, 32 * 1024, 0x200000, MAP_RW));
+	CHECK(ioas_unmap(fd, (uint32_t)ioas, 0x100000, 32 * 1024) == 32 * 1024, "unmap");
+	CHECK_OK(ioas_map(fd, (uint32_t)ioas, buf + 64 * 1024, 32 * 1024, 0x300000, MAP_RW));
+	close(dev);
+	close(fd);
+}
+
+/* false when it could not run: dropping CAP_IPC_LOCK needs root. */
+static bool test_accounting(void)
+{
+	pid_t pid;
+	int st;
+
+	if (geteuid() != 0) {
+		printf("test_iommufd: accounting needs root to drop CAP_IPC_LOCK: not run\n");
+		return false;
+	}
+	pid = fork();
+	if (pid == 0) {
+		memlock_child();
+		_exit(harness_failed ? 1 : 0);
+	}
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "RLIMIT_MEMLOCK accounting");
+	return true;
+}
+
 int main(void)
 {
+	bool ran_all;
+
 	test_lifetime();
 	test_size_rules();
 	test_ioas();
 	test_options_and_compat_ioas();
 	test_hwpt_dirty();
 	test_vfio_compat();
-	return harness_done("test_iommufd");
+	ran_all = test_accounting();
+	/* Not all of it ran: a skip (77), not a pass, unless something failed. */
+	return harness_done("test_iommufd") ?: (ran_all ? 0 : 77);
 }
