@@ -11,9 +11,10 @@ MESON_OPTS ?=
 
 # Debian packages the build and the test suite need.
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
-       python3
+       libpcap-dev python3
 # Real, unmodified clients the suite drives (tests/clients).
-CLIENT_DEPS = qemu-system-x86 dpdk-dev
+CLIENT_DEPS = qemu-system-x86 dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
+              iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps client-deps build build-asan demo check bench clean
@@ -51,8 +52,14 @@ demo: build
 check: client-deps build build-asan
 	tests/run-suite $(BUILD) $(ASAN_BUILD)
 
-bench: build
+bench: build client-deps
 	$(BUILD)/bench/run-bench $(BUILD)
+	@echo
+	@echo "=== DPDK testpmd, virtio-net with the loopback back end ==="
+	bash bench/bench_testpmd.sh $(BUILD)
+	@echo
+	@echo "=== a Linux guest under QEMU on uvfio's virtio-net (tap back end) ==="
+	bash bench/bench_guest.sh $(BUILD)/uvfio
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

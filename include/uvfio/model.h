@@ -58,6 +58,8 @@ struct uvfio_model_ops {
 			  uint64_t val);
 	/* Function-level reset: back to power-on register state. */
 	void (*reset)(struct uvfio_pci_dev *pdev);
+	/* Optional: one line of run-time state for `uvfio stats` (no newline). */
+	void (*describe)(struct uvfio_pci_dev *pdev, char *buf, size_t len);
 };
 
 /* Key/value parameters from the topology (e.g. "backend": "loopback"). */

@@ -48,20 +48,24 @@ static void cmd_ls(struct text *t)
 {
 	struct iommu_group *g;
 
-	emit(t, "%-14s %-10s %-10s %-6s %-10s %s\n", "DEVICE", "ID", "MODEL", "GROUP",
-	     "DRIVER", "STATE");
+	emit(t, "%-14s %-10s %-10s %-6s %-10s %-7s %s\n", "DEVICE", "ID", "MODEL", "GROUP",
+	     "DRIVER", "CDEV", "STATE");
 	iommu_group_for_each(g) {
 		struct host_device *dev;
 
 		TAILQ_FOREACH(dev, &g->devices, group_next) {
 			struct pci_sysfs_info info;
+			char cdev[16] = "-";
 
 			if (pci_bus_sysfs_info(dev, &info))
 				continue;
-			emit(t, "%-14s %04x:%04x  %-10s %-6d %-10s %s%s\n", dev->name, info.vendor,
-			     info.device, pci_bus_model_name(dev), g->id,
-			     dev->driver[0] ? dev->driver : "(none)", group_state(g),
-			     dev->vdev && dev->vdev->open_count ? ", device open" : "");
+			if (dev->vdev)
+				snprintf(cdev, sizeof(cdev), "vfio%d", dev->vdev->index);
+			emit(t, "%-14s %04x:%04x  %-10s %-6d %-10s %-7s %s%s%s\n", dev->name,
+			     info.vendor, info.device, pci_bus_model_name(dev), g->id,
+			     dev->driver[0] ? dev->driver : "(none)", cdev, group_state(g),
+			     dev->vdev && dev->vdev->open_count ? ", device open" : "",
+			     dev->vdev && dev->vdev->cdev_opened ? " (cdev)" : "");
 		}
 	}
 }
@@ -77,7 +81,10 @@ static void cmd_stats(struct text *t)
 
 		TAILQ_FOREACH(dev, &g->devices, group_next) {
 			const struct vfio_device_stats *st;
+			char line[512];
 
+			if (pci_bus_describe(dev, line, sizeof(line)))
+				emit(t, "%s: %s\n", dev->name, line);
 			if (!dev->vdev)
 				continue;
 			st = &dev->vdev->stats;

@@ -28,6 +28,7 @@ struct net_port {
 
 struct net_backend_stats {
 	uint64_t tx_frames;		/* frames the device transmitted */
+	uint64_t tx_dropped;		/* of those, the ones the back end could not pass on */
 	uint64_t rx_frames;		/* frames the device took */
 	uint64_t rx_dropped;		/* refused, or no room before the bound */
 };
@@ -42,6 +43,8 @@ struct net_backend_ops {
 	void (*rx_space)(struct net_backend *nb);
 	/* The device was reset: frames held for it are stale. */
 	void (*reset)(struct net_backend *nb);
+	/* Optional: where the frames go, for `uvfio stats` ("tap uvfio0"). */
+	void (*describe)(struct net_backend *nb, char *buf, size_t len);
 };
 
 struct net_backend {
@@ -75,6 +78,11 @@ static inline void net_backend_reset(struct net_backend *nb)
  * -EAGAIN when the device has no room, else 0 (taken or dropped). */
 int net_backend_deliver(struct net_backend *nb, const void *frame, size_t len);
 
+/* One line (no newline): the back end and its counters. */
+void net_backend_describe(struct net_backend *nb, char *buf, size_t len);
+
 extern const struct net_backend_ops net_loopback_ops;
+extern const struct net_backend_ops net_tap_ops;
+extern const struct net_backend_ops net_pcap_ops;
 
 #endif

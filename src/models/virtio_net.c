@@ -21,9 +21,10 @@
  * DEVICE_NEEDS_RESET in the status and a config-change interrupt; the
  * device then does nothing more until it is reset.
  *
- * Model arguments: "backend" (default "loopback"; see net_backend.h) and
- * "mac" (aa:bb:cc:dd:ee:ff; default 52:54:00 followed by three bytes derived
- * from the function's name, so every function has its own).
+ * Model arguments: "backend" (default "loopback"; also "tap" and "pcap",
+ * whose own arguments net_tap.c and net_pcap.c describe) and "mac"
+ * (aa:bb:cc:dd:ee:ff; default 52:54:00 followed by three bytes derived from
+ * the function's name, so every function has its own).
  */
 #include <errno.h>
 #include <linux/virtio_config.h>
@@ -502,6 +503,13 @@ static int vnet_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_args
 	return net_backend_create(backend ? backend : "loopback", args, &port, &vn->be);
 }
 
+static void vnet_describe(struct uvfio_pci_dev *pdev, char *buf, size_t len)
+{
+	struct vnet *vn = uvfio_pci_priv(pdev);
+
+	net_backend_describe(vn->be, buf, len);
+}
+
 static void vnet_destroy(struct uvfio_pci_dev *pdev)
 {
 	struct vnet *vn = uvfio_pci_priv(pdev);
@@ -517,4 +525,5 @@ const struct uvfio_model_ops uvfio_virtio_net_model = {
 	.bar_read = vnet_read,
 	.bar_write = vnet_write,
 	.reset = vnet_reset,
+	.describe = vnet_describe,
 };

@@ -358,6 +358,17 @@ const char *pci_bus_model_name(struct host_device *dev)
 	return pdev ? pdev->ops->name : NULL;
 }
 
+bool pci_bus_describe(struct host_device *dev, char *buf, size_t len)
+{
+	struct uvfio_pci_dev *pdev = dev->bus_data;
+
+	if (!pdev || !pdev->ops->describe || !len)
+		return false;
+	buf[0] = 0;
+	pdev->ops->describe(pdev, buf, len);
+	return buf[0] != 0;
+}
+
 static void fini_removed(void *arg, int err)
 {
 	*(int *)arg = err ? err : 1;

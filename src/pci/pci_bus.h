@@ -8,6 +8,7 @@
 #define UVFIO_PCI_PCI_BUS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "core/vfio.h"
@@ -73,6 +74,8 @@ struct pci_sysfs_info {
 int pci_bus_sysfs_info(struct host_device *dev, struct pci_sysfs_info *info);
 /* Model name of a device ("edu"). */
 const char *pci_bus_model_name(struct host_device *dev);
+/* The model's line of run-time state; false if it has none. */
+bool pci_bus_describe(struct host_device *dev, char *buf, size_t len);
 
 /* Removes every device (all device files must be closed by now). */
 void pci_bus_fini(void);

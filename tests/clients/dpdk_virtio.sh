@@ -13,6 +13,7 @@ set -eu
 
 here=$(dirname "$(readlink -f "$0")")
 . "$here/lib.sh"
+. "$here/testpmd_lib.sh"
 
 uvfio=$1
 bdf=0000:10:03.0
@@ -43,53 +44,14 @@ files_open()
 	"$uvfio" stats --dir "$work/host" | sed -n 's/^files open: //p'
 }
 
-# testpmd's stdout is a file, so what it prints is buffered until it exits;
-# only its command line (the prompt and the echo of each command) is written
-# at once.  A new prompt therefore means the previous command has finished.
-prompts()
-{
-	grep -c "testpmd> " "$work/out" || true
-}
-
-# run_cmd COMMAND: sends it to testpmd and waits for the next prompt.
-run_cmd()
-{
-	local want=$(( $(prompts) + 1 ))
-
-	echo "$*" >&3
-	for _ in $(seq 300); do
-		[ "$(prompts)" -ge "$want" ] && return 0
-		kill -0 "$pmd_pid" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
-
 "$uvfio" daemon --dir "$work/host" &
 daemon_pid=$!
-for _ in $(seq 100); do
-	"$uvfio" ls --dir "$work/host" >/dev/null 2>&1 && break
-	sleep 0.1
-done
+wait_daemon "$work/host" || fail "the daemon did not start"
 "$uvfio" ls --dir "$work/host" | grep -q "^$bdf .*1af4:1000 .*virtio-net" ||
 	fail "the default host has no virtio-net function at $bdf"
 [ "$(files_open)" = 0 ] || fail "daemon not serving, or files open before DPDK ran"
 
-mkfifo "$work/in"
-exec 3<>"$work/in"
-: >"$work/out"
-timeout --kill-after=5 120 "$uvfio" run --connect "$work/host" -- \
-	dpdk-testpmd -a "$bdf" --no-huge -m 512 --file-prefix "uvfio-virtio-$$" \
-	-- -i --total-num-mbufs=2048 \
-	<&3 >"$work/out" 2>&1 &
-pmd_pid=$!
-
-for _ in $(seq 300); do
-	[ "$(prompts)" -ge 1 ] && break
-	kill -0 "$pmd_pid" 2>/dev/null || break
-	sleep 0.1
-done
-[ "$(prompts)" -ge 1 ] || fail "testpmd did not reach its prompt"
+start_testpmd "$work/host" uvfio-virtio --total-num-mbufs=2048
 
 # While testpmd holds the port: container, group and device are open.
 open_running=$(files_open)
@@ -103,10 +65,8 @@ done
 sleep 1
 run_cmd stop || fail "testpmd did not finish \"stop\""
 stats=$("$uvfio" stats --dir "$work/host")
-echo quit >&3
 status=0
-wait "$pmd_pid" || status=$?
-pmd_pid=
+stop_testpmd || status=$?
 open_after=$(files_open)
 
 grep -v "open shared lib\|log level changed" "$work/out" |

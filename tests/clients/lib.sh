@@ -1,24 +1,45 @@
 # SPDX-License-Identifier: MIT
 # Shared by the client tests: sourced, not run.
 
-# need_program PROGRAM PACKAGE: makes PROGRAM available, installing the Debian
-# PACKAGE when we are root and have apt-get; otherwise fails the test loudly,
-# naming what is missing (a client test never passes without its client).
+# Is the Debian package installed?
+installed()
+{
+	[ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]
+}
+
+# apt_install PACKAGE: installs it when we are root and have apt-get; else or
+# on failure fails the test loudly (a client test never passes without its
+# client).
+apt_install()
+{
+	local pkg=$1
+
+	if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
+		echo "FAIL: the Debian package $pkg is needed: install it" >&2
+		exit 1
+	fi
+	echo "$pkg missing: installing it"
+	# Client tests run in parallel and may both want apt: wait for its lock.
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=240 install -y \
+		--no-install-recommends "$pkg" || {
+		echo "FAIL: could not install $pkg" >&2
+		exit 1
+	}
+}
+
+# need_package PACKAGE: the package itself (the kernel is no program, and
+# Debian's dynamic busybox is also a `busybox`).
+need_package()
+{
+	installed "$1" || apt_install "$1"
+}
+
+# need_program PROGRAM PACKAGE: makes PROGRAM available from PACKAGE.
 need_program()
 {
-	local prog=$1 pkg=$2
-
-	command -v "$prog" >/dev/null && return 0
-	if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
-		echo "$prog missing: installing Debian package $pkg"
-		# Client tests run in parallel and may both want apt: wait for its lock.
-		DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=240 install -y \
-			--no-install-recommends "$pkg" || {
-			echo "FAIL: could not install $pkg (for $prog)" >&2
-			exit 1
-		}
-		command -v "$prog" >/dev/null && return 0
-	fi
-	echo "FAIL: $prog not found: install the Debian package $pkg" >&2
+	command -v "$1" >/dev/null && return 0
+	apt_install "$2"
+	command -v "$1" >/dev/null && return 0
+	echo "FAIL: $1 not found after installing $2" >&2
 	exit 1
 }
