@@ -74,6 +74,7 @@ guest_setup tap >/dev/null || fail "setup"
 
 measure "$GUEST_IP" "" "${GUEST_VFIO_NIC[@]}" "${memfd[@]}"
 uvfio_rtt=$rtt
+doorbell=$(print_doorbell "$uvfio" "$guest_work/host" "$(dirname "$uvfio")/bench/bench_access")
 measure "$ref_guest_ip" "uvfio.addr=$ref_guest_ip/24 uvfio.peer=$ref_host_ip" \
 	-netdev "tap,id=n0,ifname=$ref_tap,script=no,downscript=no" \
 	-device virtio-net-pci,netdev=n0,disable-modern=on,event_idx=off,csum=off,guest_csum=off \
@@ -87,3 +88,4 @@ printf '  %-44s rtt min/avg/max %s\n' "uvfio virtio-net (vfio-pci, tap back end)
 printf '  %-44s rtt min/avg/max %s\n' "QEMU's own virtio-net-pci on a tap" "$ref_rtt"
 awk -v u="$(avg "$uvfio_rtt")" -v r="$(avg "$ref_rtt")" \
 	'BEGIN { printf "  ratio (avg, uvfio / QEMU) %.1fx\n", u / r }'
+echo "$doorbell"

@@ -23,6 +23,7 @@
 set -eu
 
 here=$(dirname "$(readlink -f "$0")")
+. "$here/../tests/clients/lib.sh"
 . "$here/../tests/clients/testpmd_lib.sh"
 build=${1:?usage: bench_testpmd.sh BUILD_DIR   (run from the source tree)}
 uvfio="$build/uvfio"
@@ -98,11 +99,4 @@ line=$("$uvfio" stats --dir "$work/host" | grep "^$bdf: net ") || fail "no back-
 echo "  back end after all runs: ${line#"$bdf: "}"
 
 # The doorbell: the same trapped access path, measured on the same daemon.
-if [ -x "$build/bench/bench_access" ]; then
-	"$uvfio" run --connect "$work/host" -- "$build/bench/bench_access" >"$work/access" 2>&1 ||
-		fail "bench_access failed: $(cat "$work/access")"
-	rt=$(sed -n 's/^ *edu BAR0 4-byte write *median *\([0-9.]*\) us.*/\1/p' "$work/access")
-	[ -n "$rt" ] || fail "no BAR0 write figure from bench_access"
-	echo "  trapped register write (a doorbell), median round trip: $rt us," \
-		"at most $(awk -v rt="$rt" 'BEGIN { printf "%d", 1e6 / rt }') doorbells/s"
-fi
+print_doorbell "$uvfio" "$work/host" "$build/bench/bench_access"

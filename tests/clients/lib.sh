@@ -43,3 +43,20 @@ need_program()
 	echo "FAIL: $1 not found after installing $2" >&2
 	exit 1
 }
+
+# print_doorbell UVFIO_CLI DAEMON_DIR BENCH_ACCESS: the trapped register
+# write round trip (what a driver pays per doorbell), measured by
+# bench_access on the daemon at DAEMON_DIR, printed as one line.
+print_doorbell()
+{
+	local out rt
+
+	out=$("$1" run --connect "$2" -- "$3" 2>&1) || {
+		echo "FAIL: bench_access failed: $out" >&2
+		exit 1
+	}
+	rt=$(echo "$out" | sed -n 's/^ *edu BAR0 4-byte write *median *\([0-9.]*\) us.*/\1/p')
+	[ -n "$rt" ] || { echo "FAIL: no BAR0 write figure from bench_access" >&2; exit 1; }
+	echo "  trapped register write (a doorbell), median round trip: $rt us," \
+		"at most $(awk -v rt="$rt" 'BEGIN { printf "%d", 1e6 / rt }') doorbells/s"
+}
