@@ -21,19 +21,7 @@
 #include "util/loop.h"
 #include "uvfio/model.h"
 
-struct uvfio_model_args {
-	unsigned int n;
-	const char *kv[4][2];
-};
-
-const char *uvfio_model_arg(const struct uvfio_model_args *args, const char *key)
-{
-	for (unsigned int i = 0; args && i < args->n; i++) {
-		if (!strcmp(args->kv[i][0], key))
-			return args->kv[i][1];
-	}
-	return NULL;
-}
+#include "fake_model_args.h"
 
 #define MAX_FRAME	1514
 #define MAX_GOT		2048

@@ -39,19 +39,7 @@ struct uvfio_pci_dev {
 	unsigned int msi[8];
 };
 
-struct uvfio_model_args {
-	unsigned int n;
-	const char *kv[4][2];
-};
-
-const char *uvfio_model_arg(const struct uvfio_model_args *args, const char *key)
-{
-	for (unsigned int i = 0; args && i < args->n; i++) {
-		if (!strcmp(args->kv[i][0], key))
-			return args->kv[i][1];
-	}
-	return NULL;
-}
+#include "fake_model_args.h"
 
 void uvfio_pci_set_ids(struct uvfio_pci_dev *pdev, uint16_t vendor, uint16_t device,
 		       uint16_t subsys_vendor, uint16_t subsys_device, uint32_t class_code,
