@@ -13,7 +13,7 @@ MESON_OPTS ?=
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
        libpcap-dev python3
 # Real, unmodified clients the suite drives (tests/clients).
-CLIENT_DEPS = qemu-system-x86 dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
+CLIENT_DEPS = qemu-system-x86 dpdk dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
               iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
