@@ -49,14 +49,6 @@ cleanup()
 }
 trap cleanup EXIT
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	[ -s "$work/out" ] &&
-		grep -v "open shared lib\|log level changed" "$work/out" | tail -n 60 >&2
-	exit 1
-}
-
 # start_daemon DIR TOPOLOGY [COMMAND PREFIX...]: the daemon, serving once
 # `uvfio ls` answers.
 start_daemon()

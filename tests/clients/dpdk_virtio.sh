@@ -31,14 +31,6 @@ cleanup()
 }
 trap cleanup EXIT
 
-fail()
-{
-	echo "FAIL: $*" >&2
-	[ -s "$work/out" ] &&
-		grep -v "open shared lib\|log level changed" "$work/out" | tail -n 60 >&2
-	exit 1
-}
-
 files_open()
 {
 	"$uvfio" stats --dir "$work/host" | sed -n 's/^files open: //p'

@@ -1,8 +1,18 @@
 # SPDX-License-Identifier: MIT
 # Driving an interactive dpdk-testpmd on a uvfio daemon: shared by the DPDK
 # client tests and the testpmd benchmark (sourced, not run).  The caller sets
-# $uvfio (the CLI), $work (a scratch directory), $bdf (the port's function)
-# and defines fail MESSAGE; $pmd_pid is testpmd's PID while it runs.
+# $uvfio (the CLI), $work (a scratch directory) and $bdf (the port's
+# function); $pmd_pid is testpmd's PID while it runs.  A caller may define
+# its own fail after sourcing this.
+
+# fail MESSAGE: the test fails, showing the end of testpmd's output.
+fail()
+{
+	echo "FAIL: $*" >&2
+	[ -s "$work/out" ] &&
+		grep -v "open shared lib\|log level changed" "$work/out" | tail -n 60 >&2
+	exit 1
+}
 
 # wait_daemon DIR: until the daemon serving DIR answers (1: it never did).
 wait_daemon()
