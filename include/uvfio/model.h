@@ -76,6 +76,15 @@ int uvfio_pci_add_msix(struct uvfio_pci_dev *pdev, unsigned int nvectors, int ba
 		       uint32_t table_offset, uint32_t pba_offset);
 /* Makes the function a PCI Express endpoint (4 KiB config space, AER). */
 int uvfio_pci_add_pcie(struct uvfio_pci_dev *pdev);
+/* A device-specific config register of 1, 2 or 4 bytes (naturally aligned)
+ * past the capabilities uvfio lays out: at 0xb0-0xff, or 0x148-0xfff on a
+ * PCI Express function.  val is its power-on value (a function-level reset
+ * restores it), wmask the bits software may write, w1cmask the status bits
+ * a written 1 clears (wmask and w1cmask are disjoint).  vfio-pci passes
+ * these bytes through to the function, as the kernel does for config space
+ * no capability claims. */
+int uvfio_pci_add_config_reg(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
+			     uint32_t val, uint32_t wmask, uint32_t w1cmask);
 
 /* ---- runtime services ---- */
 void *uvfio_pci_priv(struct uvfio_pci_dev *pdev);
@@ -93,6 +102,10 @@ bool uvfio_pci_msi_enabled(struct uvfio_pci_dev *pdev);
 /* Whether MSI-X is on (its capability's enable bit): some devices lay out
  * their registers differently then. */
 bool uvfio_pci_msix_enabled(struct uvfio_pci_dev *pdev);
+/* Sets bits of a register made with uvfio_pci_add_config_reg() (hardware
+ * logging a status, e.g. an error). */
+void uvfio_pci_config_set_bits(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
+			       uint32_t bits);
 /* Level of INTx pin A: asserting delivers one interrupt and auto-masks. */
 void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level);
 

@@ -156,6 +156,22 @@ int uvfio_pci_add_pcie(struct uvfio_pci_dev *pdev)
 	return 0;
 }
 
+int uvfio_pci_add_config_reg(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
+			      uint32_t val, uint32_t wmask, uint32_t w1cmask)
+{
+	if (!pdev->creating || (size != 1 && size != 2 && size != 4) || off % size ||
+	    off + size > PCIE_CFG_SIZE || wmask & w1cmask)
+		return -EINVAL;
+	if (off < UVFIO_CFG_DEV_START || (off >= PCI_CFG_SIZE && off < UVFIO_ECFG_DEV_START) ||
+	    (off < PCI_CFG_SIZE && off + size > PCI_CFG_SIZE))
+		return -EINVAL;
+	set_reg(pdev, off, size, val, wmask | w1cmask);
+	put_le(pdev->w1cmask + off, size, w1cmask);
+	if (off >= PCI_CFG_SIZE)
+		pdev->ext_cfg_regs = true;
+	return 0;
+}
+
 uint32_t pci_dev_msix_table_size(struct uvfio_pci_dev *pdev)
 {
 	return pdev->msix_vectors * PCI_MSIX_ENTRY_SIZE;
@@ -259,6 +275,9 @@ static void build_caps(struct uvfio_pci_dev *pdev)
 static int build_config(struct uvfio_pci_dev *pdev)
 {
 	if (pdev->msix_vectors && check_msix(pdev))
+		return -EINVAL;
+	/* extended config registers need the 4 KiB config space */
+	if (pdev->ext_cfg_regs && !pdev->is_pcie)
 		return -EINVAL;
 	set_reg(pdev, PCI_COMMAND, 2, 0, HW_COMMAND_WMASK);
 	set_reg(pdev, PCI_CACHE_LINE_SIZE, 1, 0, 0xff);
@@ -372,9 +391,11 @@ void pci_dev_cfg_write(struct uvfio_pci_dev *pdev, unsigned int off, unsigned in
 	if (off >= pdev->cfg_size || size > pdev->cfg_size - off)
 		return;
 	for (unsigned int i = 0; i < size; i++) {
-		uint8_t m = pdev->wmask[off + i];
+		uint8_t m = pdev->wmask[off + i] & ~pdev->w1cmask[off + i];
+		uint8_t b = val >> (8 * i);
 
-		pdev->config[off + i] = (pdev->config[off + i] & ~m) | ((val >> (8 * i)) & m);
+		pdev->config[off + i] = (pdev->config[off + i] & ~m) | (b & m);
+		pdev->config[off + i] &= ~(b & pdev->w1cmask[off + i]);
 	}
 }
 
@@ -450,6 +471,15 @@ void pci_dev_bar_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsign
 }
 
 /* ---- model services ---- */
+
+void uvfio_pci_config_set_bits(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
+			       uint32_t bits)
+{
+	if ((size != 1 && size != 2 && size != 4) || off >= pdev->cfg_size ||
+	    size > pdev->cfg_size - off)
+		return;
+	put_le(pdev->config + off, size, get_le(pdev->config + off, size) | bits);
+}
 
 void *uvfio_pci_priv(struct uvfio_pci_dev *pdev)
 {

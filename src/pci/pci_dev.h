@@ -29,6 +29,12 @@ struct vfio_pci;
 #define UVFIO_CAP_EXP_POS	0x70
 #define UVFIO_ECAP_AER_POS	0x100
 
+/* Where a model may place device-specific config registers
+ * (uvfio_pci_add_config_reg()): past the capabilities above (PCI Express
+ * ends at 0xac, AER with its TLP prefix log at 0x148). */
+#define UVFIO_CFG_DEV_START	0xb0
+#define UVFIO_ECFG_DEV_START	0x148
+
 struct pci_bar {
 	enum uvfio_bar_kind kind;	/* 0: absent (or upper half of MEM64) */
 	uint64_t size;
@@ -49,6 +55,8 @@ struct uvfio_pci_dev {
 	uint8_t config[PCIE_CFG_SIZE];	/* physical config space */
 	uint8_t wmask[PCIE_CFG_SIZE];	/* bits the hardware lets software write */
 	uint8_t reset_config[PCIE_CFG_SIZE];	/* power-on state */
+	uint8_t w1cmask[PCIE_CFG_SIZE];	/* bits a written 1 clears (model registers) */
+	bool ext_cfg_regs;		/* a model register lies past 0x100 */
 	unsigned int cfg_size;
 
 	struct pci_bar bars[PCI_NUM_BARS];

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* Config space virtualisation: BAR sizing, read-only fields, capability
- * chains, COMMAND semantics, MSI flags. */
+ * chains, COMMAND semantics, MSI flags, device-specific registers. */
 #include <errno.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
@@ -193,6 +193,96 @@ static void test_msi_flags(void **state)
 	close(efd);
 }
 
+/* Device-specific config registers (the I/OAT's DMAUNCERRSTS, CHANERR_INT,
+ * CHANERRMASK_INT): passed through vfio-pci, write-1-to-clear where the
+ * model says so, back to power-on after a function reset. */
+static void test_model_config_regs(void **state)
+{
+	struct vfio_device *v = test_open_device("0000:00:06.0", "ioat");
+	struct uvfio_pci_dev *pdev = hw(v);
+
+	(void)state;
+	assert_int_equal(cfg_read(v, 0x180, 4), 0);
+	/* the device logs errors 0x100 | 0x2 | 0x1 */
+	uvfio_pci_config_set_bits(pdev, 0x180, 4, 0x103);
+	assert_int_equal(cfg_read(v, 0x180, 4), 0x103);
+	assert_int_equal(cfg_read(v, 0x181, 1), 0x01);
+	/* a written 1 clears, a written 0 keeps, whatever the width */
+	cfg_write(v, 0x180, 4, 0x101);
+	assert_int_equal(cfg_read(v, 0x180, 4), 0x002);
+	cfg_write(v, 0x180, 1, 0x00);
+	assert_int_equal(cfg_read(v, 0x180, 4), 0x002);
+	cfg_write(v, 0x180, 2, 0x0002);
+	assert_int_equal(cfg_read(v, 0x180, 4), 0);
+	/* the Linux driver's read-and-write-back clears what it read */
+	uvfio_pci_config_set_bits(pdev, 0x148, 4, 0x10);
+	cfg_write(v, 0x148, 4, cfg_read(v, 0x148, 4));
+	assert_int_equal(cfg_read(v, 0x148, 4), 0);
+	/* a plain read-write register */
+	cfg_write(v, 0x184, 4, 0xdeadbeef);
+	assert_int_equal(cfg_read(v, 0x184, 4), 0xdeadbeef);
+	/* software cannot set status bits */
+	cfg_write(v, 0x180, 4, 0);
+	assert_int_equal(pci_dev_cfg_read(pdev, 0x180, 4), 0);
+
+	uvfio_pci_config_set_bits(pdev, 0x180, 4, 0x1);
+	pci_dev_function_reset(pdev);
+	assert_int_equal(pci_dev_cfg_read(pdev, 0x180, 4), 0);
+	assert_int_equal(pci_dev_cfg_read(pdev, 0x184, 4), 0);
+	/* config space nobody claimed stays read-only zero */
+	cfg_write(v, 0x190, 4, ~0u);
+	assert_int_equal(cfg_read(v, 0x190, 4), 0);
+}
+
+static int cfg_reg_results[10];
+static bool cfg_reg_pcie;
+
+static int cfg_regs_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_args *args)
+{
+	int *r = cfg_reg_results;
+
+	(void)args;
+	*r++ = uvfio_pci_add_config_reg(pdev, 0x40, 4, 0, ~0u, 0);	/* capabilities */
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xa8, 4, 0, ~0u, 0);	/* PCI Express */
+	*r++ = uvfio_pci_add_config_reg(pdev, 0x100, 4, 0, ~0u, 0);	/* AER */
+	*r++ = uvfio_pci_add_config_reg(pdev, 0x144, 4, 0, ~0u, 0);
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xb2, 4, 0, ~0u, 0);	/* misaligned */
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xb0, 3, 0, ~0u, 0);
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xb0, 4, 0, 0xff, 0x1);	/* both */
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xfc, 4, 0x5a, 0xff00, 0xff);
+	*r++ = uvfio_pci_add_config_reg(pdev, 0xffc, 4, 0, 0, ~0u);
+	if (cfg_reg_pcie)
+		*r++ = uvfio_pci_add_pcie(pdev);
+	return 0;
+}
+
+static void test_model_config_reg_rules(void **state)
+{
+	static const struct uvfio_model_ops ops = {
+		.name = "cfg-regs",
+		.create = cfg_regs_create,
+	};
+	struct uvfio_pci_dev *pdev;
+
+	(void)state;
+	/* an extended register on a conventional PCI function */
+	cfg_reg_pcie = false;
+	assert_int_equal(pci_dev_create("0000:00:07.0", &ops, NULL, &pdev), -EINVAL);
+	for (int i = 0; i < 7; i++)
+		assert_int_equal(cfg_reg_results[i], -EINVAL);
+	assert_int_equal(cfg_reg_results[7], 0);
+	assert_int_equal(cfg_reg_results[8], 0);
+
+	cfg_reg_pcie = true;
+	assert_int_equal(pci_dev_create("0000:00:07.0", &ops, NULL, &pdev), 0);
+	assert_int_equal(pci_dev_cfg_read(pdev, 0xfc, 4), 0x5a);
+	pci_dev_cfg_write(pdev, 0xfc, 4, 0x1234);
+	assert_int_equal(pci_dev_cfg_read(pdev, 0xfc, 4), 0x124a);	/* 0x5a & ~0x34 */
+	/* only while the function is being created */
+	assert_int_equal(uvfio_pci_add_config_reg(pdev, 0xf8, 4, 0, ~0u, 0), -EINVAL);
+	pci_dev_destroy(pdev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -202,6 +292,8 @@ int main(void)
 		cmocka_unit_test_teardown(test_cap_chain, teardown),
 		cmocka_unit_test_teardown(test_command, teardown),
 		cmocka_unit_test_teardown(test_msi_flags, teardown),
+		cmocka_unit_test_teardown(test_model_config_regs, teardown),
+		cmocka_unit_test(test_model_config_reg_rules),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
