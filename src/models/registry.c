@@ -7,11 +7,13 @@
 #include "uvfio/model.h"
 
 extern const struct uvfio_model_ops uvfio_edu_model;
+extern const struct uvfio_model_ops uvfio_ioat_model;
 extern const struct uvfio_model_ops uvfio_ramdev_model;
 extern const struct uvfio_model_ops uvfio_virtio_net_model;
 
 static const struct uvfio_model_ops *const models[] = {
 	&uvfio_edu_model,
+	&uvfio_ioat_model,
 	&uvfio_ramdev_model,
 	&uvfio_virtio_net_model,
 };
