@@ -16,8 +16,9 @@
 /*
  * The default host: an edu device alone in its group; a two-function device
  * sharing one group; a group where one function is driven by a host
- * driver, so that group is not viable until `uvfio unbind` releases it; and a
- * virtio-net NIC whose transmitted frames come back as received (loopback).
+ * driver, so that group is not viable until `uvfio unbind` releases it; a
+ * virtio-net NIC whose transmitted frames come back as received (loopback);
+ * and an I/OAT DMA engine alone in its group.
  */
 const char topology_default_json[] =
 	"{\n"
@@ -32,7 +33,9 @@ const char topology_default_json[] =
 	"        { \"bdf\": \"0000:10:02.1\", \"model\": \"edu\", \"driver\": \"edu\" } ] },\n"
 	"    { \"id\": 13, \"devices\": [\n"
 	"        { \"bdf\": \"0000:10:03.0\", \"model\": \"virtio-net\", \"driver\": \"vfio-pci\",\n"
-	"          \"args\": { \"backend\": \"loopback\" } } ] }\n"
+	"          \"args\": { \"backend\": \"loopback\" } } ] },\n"
+	"    { \"id\": 14, \"devices\": [\n"
+	"        { \"bdf\": \"0000:10:04.0\", \"model\": \"ioat\", \"driver\": \"vfio-pci\" } ] }\n"
 	"  ]\n"
 	"}\n";
 
