@@ -11,7 +11,7 @@ MESON_OPTS ?=
 
 # Debian packages the build and the test suite need.
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
-       libpcap-dev python3
+       libpcap-dev libzydis-dev python3
 # Real, unmodified clients the suite drives (tests/clients).
 CLIENT_DEPS = qemu-system-x86 dpdk dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
               iputils-ping
