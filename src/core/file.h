@@ -23,9 +23,9 @@ struct vfio_mmap_req {
 	uint64_t offset;	/* file offset of the mapping (pgoff << PAGE_SHIFT) */
 	uint64_t length;
 	uint32_t flags;		/* UVFIO_MMAP_* */
-	/* out: what the client maps in its place */
+	/* out: what the client maps in its place, and which pieces of it trap */
 	int fd;			/* owned by the handler's object; not closed by caller */
-	uint64_t fd_offset;
+	struct uvfio_mmap_reply out;
 };
 
 struct vfio_file_ops {

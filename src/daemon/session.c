@@ -208,7 +208,7 @@ static void do_mmap(struct session *s, struct uvfio_inmsg *m, struct vfio_file *
 		reply(s, ret, NULL, 0, NULL, -1);
 		return;
 	}
-	reply(s, 0, &req.fd_offset, sizeof(req.fd_offset), NULL, req.fd);
+	reply(s, 0, &req.out, sizeof(req.out), NULL, req.fd);
 }
 
 static void do_control(struct session *s, struct uvfio_inmsg *m)

@@ -82,6 +82,15 @@ static int dma_copy_guarded(void *dst, const void *src, size_t len)
 	return 0;
 }
 
+/* ---- peer-to-peer ---- */
+
+static const struct dma_mmio_ops *mmio_ops;
+
+void dma_mem_set_mmio_ops(const struct dma_mmio_ops *ops)
+{
+	mmio_ops = ops;
+}
+
 /* ---- building ---- */
 
 static struct dma_mem *dma_mem_alloc(struct vfio_mm *mm, uint64_t vaddr, uint64_t size,
@@ -165,7 +174,7 @@ static int dma_seg_check(const struct uvfio_mem_seg *segs, unsigned int nsegs, u
 }
 
 static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
-			 bool need_write, struct dma_mem **out)
+			 bool need_write, bool allow_mmio, struct dma_mem **out)
 {
 	const struct uvfio_mem_seg *segs, *seg;
 	unsigned int nsegs, nspans = 0;
@@ -209,15 +218,22 @@ static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bo
 		s->vaddr = addr;
 		if ((seg->flags & UVFIO_SEG_SHARED) && seg->attached >= 0 &&
 		    (unsigned int)seg->attached < ua->nattached) {
-			ret = dma_span_map(s, ua->attached[seg->attached],
-					   seg->file_offset + (addr - seg->vaddr), need_write);
+			int fd = ua->attached[seg->attached];
+			uint64_t file_off = seg->file_offset + (addr - seg->vaddr);
+
+			if (mmio_ops && mmio_ops->resolve(fd, file_off, len, &s->bus_addr)) {
+				s->mmio = true;
+				ret = allow_mmio ? 0 : -EFAULT;
+			} else {
+				ret = dma_span_map(s, fd, file_off, need_write);
+			}
 			if (ret == -EFAULT) {
 				dma_mem_free(mem);
 				return ret;
 			}
 			/* Other failures: the process can still reach it. */
 		}
-		if (!s->host && prev && !prev->host) {
+		if (!s->host && !s->mmio && prev && !prev->host && !prev->mmio) {
 			prev->len += len;
 			memset(s, 0, sizeof(*s));
 			continue;
@@ -231,14 +247,23 @@ static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bo
 int dma_mem_get_user(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
 		     bool need_write, struct dma_mem **out)
 {
-	return dma_mem_build(ua, vaddr, size, need_read, need_write, out);
+	return dma_mem_build(ua, vaddr, size, need_read, need_write, false, out);
 }
 
-/* Charges the pages mem spans to its process, as vfio_lock_acct() does. */
+/* Charges the pages mem spans to its process, as vfio_lock_acct() does;
+ * device memory is not charged (type1 skips reserved pfns). */
 static int dma_mem_account(struct dma_mem *mem, uint64_t addr)
 {
 	int64_t npages = (int64_t)dma_npages(addr, mem->size);
-	int ret = vfio_mm_lock_acct(mem->mm, npages);
+	int ret;
+
+	for (unsigned int i = 0; i < mem->nspans; i++) {
+		if (mem->spans[i].mmio)
+			npages -= (int64_t)dma_npages(mem->spans[i].vaddr, mem->spans[i].len);
+	}
+	if (npages < 0)
+		npages = 0;
+	ret = vfio_mm_lock_acct(mem->mm, npages);
 
 	if (ret) {
 		dma_mem_free(mem);
@@ -254,7 +279,7 @@ int dma_mem_pin(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_r
 	struct dma_mem *mem;
 	int ret;
 
-	ret = dma_mem_build(ua, vaddr, size, need_read, need_write, &mem);
+	ret = dma_mem_build(ua, vaddr, size, need_read, need_write, true, &mem);
 	if (ret)
 		return ret;
 	ret = dma_mem_account(mem, vaddr);
@@ -270,7 +295,7 @@ int dma_mem_repin(struct vfio_uarg *ua, struct dma_mem *old, uint64_t vaddr,
 	struct dma_mem *mem;
 	int ret;
 
-	ret = dma_mem_build(ua, vaddr, old->size, old->need_read, old->need_write, &mem);
+	ret = dma_mem_build(ua, vaddr, old->size, old->need_read, old->need_write, true, &mem);
 	if (ret)
 		return ret;
 	if (mem->mm == old->mm) {
@@ -341,6 +366,8 @@ void dma_mem_unpin(struct dma_mem *mem)
 static int dma_span_rw(struct dma_mem *mem, struct dma_mem_span *s, uint64_t off, void *buf,
 		       size_t len, bool write)
 {
+	if (s->mmio)
+		return mmio_ops->rw(s->bus_addr + off, buf, len, write);
 	if (s->host) {
 		if (write)
 			return dma_copy_guarded(s->host + off, buf, len);

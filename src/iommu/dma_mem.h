@@ -22,6 +22,8 @@ struct dma_mem_span {
 	uint64_t len;
 	uint64_t vaddr;		/* where the process sees it */
 	uint8_t *host;		/* daemon mapping of the span, NULL: via the process */
+	bool mmio;		/* a device BAR: reached by bus address */
+	uint64_t bus_addr;
 	void *map_base;		/* what to munmap (host rounded down to a page) */
 	size_t map_len;
 };
@@ -37,8 +39,23 @@ struct dma_mem {
 };
 
 /*
+ * Device memory behind a program's mapping of a BAR (peer-to-peer DMA).  The
+ * IOMMU translates to a bus address and the bus routes the transaction to
+ * whichever BAR decodes it, so a mapping never outlives what it reaches.
+ * The PCI bus registers these.
+ */
+struct dma_mmio_ops {
+	/* The bus address of [off, off + len) of fd when fd backs a BAR. */
+	bool (*resolve)(int fd, uint64_t off, uint64_t len, uint64_t *bus_addr);
+	/* 0, or -EFAULT when no BAR with memory decode on claims it all. */
+	int (*rw)(uint64_t bus_addr, void *buf, size_t len, bool write);
+};
+
+void dma_mem_set_mmio_ops(const struct dma_mmio_ops *ops);
+
+/*
  * Pins [vaddr, vaddr + size) of the caller as the segments of ua describe
- * it.  need_read/need_write are the device's view (IOMMU_READ/IOMMU_WRITE).
+ * it; a mapped BAR becomes a peer-to-peer span, as type1 maps PFNMAP VMAs.  need_read/need_write are the device's view (IOMMU_READ/IOMMU_WRITE).
  * -EFAULT if a byte is unmapped or lacks the protection asked for, -ENOMEM
  * beyond RLIMIT_MEMLOCK, -ENODEV without a caller process.
  */
@@ -59,7 +76,8 @@ int dma_mem_from_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size
 /*
  * dma_mem_pin() and dma_mem_from_file() without the RLIMIT_MEMLOCK charge,
  * for iommufd, which charges pinned pages its own way (per user or per
- * process, and only while a domain uses them).
+ * process, and only while a domain uses them).  A mapped BAR is -EFAULT, as
+ * GUP refuses VM_PFNMAP memory to iommufd.
  */
 int dma_mem_get_user(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bool need_read,
 		     bool need_write, struct dma_mem **out);

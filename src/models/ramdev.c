@@ -10,6 +10,9 @@
  *        0x08 WO  raise message-signalled vector N (the MSI-X doorbell)
  *        0x0c WO  raise message-signalled vector N (the MSI doorbell)
  *        0x10 RW  INTx level (bit 0)
+ *        0x18 RO  how many times this register was read before (a read
+ *                 side effect, so a test sees each load reach the device)
+ *        0x100-0x1ff RW  a register file taking accesses of any size
  *   BAR2 256-byte I/O: plain scratch bytes (pread/pwrite of an I/O BAR)
  *   BAR4 16 KiB MEM32: MSI-X table (8 vectors) at 0, PBA at 0x2000
  *   MSI with 4 vectors, INTA, PCI Express.
@@ -28,12 +31,17 @@
 #define REG_MSIX_DOORBELL	0x08
 #define REG_MSI_DOORBELL	0x0c
 #define REG_INTX		0x10
+#define REG_READS		0x18
+#define REG_FILE		0x100
+#define REG_FILE_SIZE		0x100
 
 #define IO_SIZE			256
 
 struct ramdev {
 	uint32_t scratch;
 	uint32_t intx;
+	uint64_t reads;
+	uint8_t file[REG_FILE_SIZE];
 	uint8_t io[IO_SIZE];
 };
 
@@ -44,7 +52,13 @@ static uint64_t ramdev_read(struct uvfio_pci_dev *pdev, int bar, uint64_t off, u
 
 	switch (bar) {
 	case 0:
-		if (off == REG_ID)
+		if (off >= REG_FILE && off < REG_FILE + REG_FILE_SIZE) {
+			memcpy(&v, rd->file + (off - REG_FILE), size);
+			return v;
+		}
+		if (off == REG_READS)
+			v = rd->reads++;
+		else if (off == REG_ID)
 			v = RAMDEV_ID;
 		else if (off == REG_SCRATCH)
 			v = rd->scratch;
@@ -69,6 +83,10 @@ static void ramdev_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsi
 	}
 	if (bar != 0)
 		return;
+	if (off >= REG_FILE && off < REG_FILE + REG_FILE_SIZE) {
+		memcpy(rd->file + (off - REG_FILE), &val, size);
+		return;
+	}
 	switch (off) {
 	case REG_SCRATCH:
 		rd->scratch = val;

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/queue.h>
 
+#include "iommu/dma_mem.h"
 #include "pci_dev.h"
 #include "util/log.h"
 #include "vfio_pci_priv.h"
@@ -144,6 +145,55 @@ static void remove_dev(struct bus_dev *bd)
 	free(bd);
 }
 
+/* ---- peer-to-peer: memory transactions routed by bus address ---- */
+
+static bool bus_mmio_resolve(int fd, uint64_t off, uint64_t len, uint64_t *bus_addr)
+{
+	struct bus_dev *bd;
+	int bar;
+
+	TAILQ_FOREACH(bd, &bus_devs, next) {
+		bar = pci_dev_bar_of_file(bd->pdev, fd);
+		if (bar < 0)
+			continue;
+		if (off >= bd->pdev->bars[bar].size || len > bd->pdev->bars[bar].size - off)
+			return false;
+		*bus_addr = bd->pdev->bars[bar].phys + off;
+		return true;
+	}
+	return false;
+}
+
+/* The BAR that decodes [addr, addr + len) claims it; a function with memory
+ * decode off claims nothing (the transaction fails, as a master abort). */
+static int bus_mmio_rw(uint64_t addr, void *buf, size_t len, bool write)
+{
+	struct bus_dev *bd;
+
+	TAILQ_FOREACH(bd, &bus_devs, next) {
+		struct uvfio_pci_dev *pdev = bd->pdev;
+
+		for (int i = 0; i < PCI_NUM_BARS; i++) {
+			struct pci_bar *b = &pdev->bars[i];
+
+			if ((b->kind != UVFIO_BAR_MEM32 && b->kind != UVFIO_BAR_MEM64) ||
+			    addr < b->phys || addr - b->phys >= b->size)
+				continue;
+			if (len > b->size - (addr - b->phys) ||
+			    !(pci_dev_command(pdev) & PCI_COMMAND_MEMORY))
+				return -EFAULT;
+			pci_dev_bar_rw(pdev, i, addr - b->phys, buf, len, write);
+			return 0;
+		}
+	}
+	return -EFAULT;
+}
+
+static const struct dma_mmio_ops bus_mmio_ops = {
+	.resolve = bus_mmio_resolve,
+	.rw = bus_mmio_rw,
+};
+
 int pci_bus_add_device(const char *bdf, const char *model, const struct uvfio_model_args *args,
 		       int iommu_group_id, const char *driver, struct host_device **out)
 {
@@ -204,6 +254,7 @@ int pci_bus_add_device(const char *bdf, const char *model, const struct uvfio_mo
 			return ret;
 		}
 	}
+	dma_mem_set_mmio_ops(&bus_mmio_ops);
 	if (out)
 		*out = &bd->hdev;
 	return 0;

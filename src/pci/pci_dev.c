@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/vfio.h"
@@ -293,11 +294,17 @@ static int build_config(struct uvfio_pci_dev *pdev)
 
 static int alloc_bar_ram(struct uvfio_pci_dev *pdev, struct pci_bar *b)
 {
+	struct stat st;
+
 	b->memfd = memfd_create(pdev->name, MFD_CLOEXEC);
 	if (b->memfd < 0)
 		return -errno;
 	if (ftruncate(b->memfd, b->size) < 0)
 		return -errno;
+	if (fstat(b->memfd, &st) < 0)
+		return -errno;
+	b->memfd_dev = st.st_dev;
+	b->memfd_ino = st.st_ino;
 	b->ram = mmap(NULL, b->size, PROT_READ | PROT_WRITE, MAP_SHARED, b->memfd, 0);
 	if (b->ram == MAP_FAILED) {
 		b->ram = NULL;
@@ -335,8 +342,12 @@ int pci_dev_create(const char *name, const struct uvfio_model_ops *ops,
 		return ret;
 	}
 	ret = build_config(pdev);
+	/* Every memory BAR is mmappable: its RAM areas are this memory, its
+	 * register pages are mapped from it inaccessible so that they trap. */
 	for (int i = 0; i < PCI_NUM_BARS && !ret; i++) {
-		if (pdev->bars[i].nr_areas)
+		enum uvfio_bar_kind kind = pdev->bars[i].kind;
+
+		if (kind == UVFIO_BAR_MEM32 || kind == UVFIO_BAR_MEM64)
 			ret = alloc_bar_ram(pdev, &pdev->bars[i]);
 	}
 	if (ret < 0) {
@@ -468,6 +479,54 @@ void pci_dev_bar_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsign
 		return;
 	if (pdev->ops->bar_write)
 		pdev->ops->bar_write(pdev, bar, off, size, val);
+}
+
+static unsigned int access_size(uint64_t off, size_t left)
+{
+	if (left >= 8 && !(off % 8))
+		return 8;
+	if (left >= 4 && !(off % 4))
+		return 4;
+	if (left >= 2 && !(off % 2))
+		return 2;
+	return 1;
+}
+
+void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf, size_t len,
+		    bool write)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		unsigned int n = access_size(off, len);
+		uint64_t v = 0;
+
+		if (write) {
+			memcpy(&v, p, n);
+			pci_dev_bar_write(pdev, bar, off, n, v);
+		} else {
+			v = pci_dev_bar_read(pdev, bar, off, n);
+			memcpy(p, &v, n);
+		}
+		off += n;
+		p += n;
+		len -= n;
+	}
+}
+
+int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -1;
+	for (int i = 0; i < PCI_NUM_BARS; i++) {
+		const struct pci_bar *b = &pdev->bars[i];
+
+		if (b->memfd >= 0 && b->memfd_dev == st.st_dev && b->memfd_ino == st.st_ino)
+			return i;
+	}
+	return -1;
 }
 
 /* ---- model services ---- */

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "uvfio/model.h"
 
@@ -42,7 +43,9 @@ struct pci_bar {
 	unsigned int nr_areas;
 	struct uvfio_bar_area areas[UVFIO_BAR_MAX_AREAS];
 	uint64_t phys;			/* host bus address the bus assigned */
-	int memfd;			/* backing of the RAM areas, -1 if none */
+	int memfd;			/* backing of a memory BAR, -1 if none */
+	dev_t memfd_dev;		/* its identity, to know it in a client's */
+	ino_t memfd_ino;		/* mappings (peer-to-peer DMA) */
 	void *ram;
 };
 
@@ -89,6 +92,12 @@ uint16_t pci_dev_command(struct uvfio_pci_dev *pdev);
 uint64_t pci_dev_bar_read(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsigned int size);
 void pci_dev_bar_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsigned int size,
 		       uint64_t val);
+/* len bytes at off as the CPU would move them: naturally aligned pieces of
+ * 8/4/2/1 bytes, each a bar read or write.  The caller checks bounds. */
+void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf, size_t len,
+		    bool write);
+/* The memory BAR whose backing file fd is (another descriptor of), or -1. */
+int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd);
 /* The RAM area of `bar` holding [off, off+len), or NULL. */
 const struct uvfio_bar_area *pci_dev_bar_area(struct uvfio_pci_dev *pdev, int bar,
 					      uint64_t off, uint64_t len);

@@ -9,6 +9,7 @@
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -106,12 +107,18 @@ static long ioctl_get_info(struct vfio_device *vdev, struct vfio_uarg *ua)
 	return copy_to_user(ua, 0, &info, minsz) ? -EFAULT : 0;
 }
 
+/* Like vfio-pci's bar_mmap_supported: every memory BAR of a page or more. */
 static bool bar_mmappable(struct uvfio_pci_dev *pdev, int bar)
 {
-	return pdev->bars[bar].kind != UVFIO_BAR_IO && pdev->bars[bar].nr_areas;
+	enum uvfio_bar_kind kind = pdev->bars[bar].kind;
+
+	return (kind == UVFIO_BAR_MEM32 || kind == UVFIO_BAR_MEM64) &&
+	       pdev->bars[bar].size >= PAGE_SIZE_4K;
 }
 
-/* Lists the RAM areas unless they are the whole BAR. */
+/* Lists the RAM areas (possibly none) unless they are the whole BAR: VMMs map
+ * those and trap the rest themselves; drivers that map the whole BAR get
+ * trapped register pages. */
 static int add_sparse_cap(struct pci_bar *b, struct vfio_info_cap *caps)
 {
 	struct vfio_region_info_cap_sparse_mmap *sparse;
@@ -368,6 +375,38 @@ static ssize_t vfio_pci_write(struct vfio_device *vdev, const void *buf, size_t 
 	return vfio_pci_rw(to_vfio_pci(vdev), (void *)buf, count, ppos, true);
 }
 
+/* The pieces of [start, end) of bar that are registers, not RAM areas:
+ * (offset from start, length), in order.  Returns how many. */
+static uint32_t trapped_pieces(const struct pci_bar *b, uint64_t start, uint64_t end,
+			       struct uvfio_mmap_trap *traps)
+{
+	uint64_t pos = start;
+	uint32_t n = 0;
+
+	while (pos < end) {
+		uint64_t next_ram = end, ram_end = end;
+
+		/* the RAM area that starts first at or after pos (areas do not
+		 * overlap) */
+		for (unsigned int i = 0; i < b->nr_areas; i++) {
+			const struct uvfio_bar_area *a = &b->areas[i];
+
+			if (a->offset + a->size <= pos || a->offset >= next_ram)
+				continue;
+			next_ram = a->offset > pos ? a->offset : pos;
+			ram_end = a->offset + a->size;
+		}
+		if (next_ram > pos) {
+			traps[n].offset = pos - start;
+			traps[n].length = next_ram - pos;
+			n++;
+		}
+		pos = ram_end;
+	}
+	return n;
+}
+
+/* vfio_pci_core_mmap(): any page-aligned range of a memory BAR, shared. */
 static int vfio_pci_mmap(struct vfio_device *vdev, struct vfio_mmap_req *req)
 {
 	struct uvfio_pci_dev *pdev = to_vfio_pci(vdev)->pdev;
@@ -383,13 +422,13 @@ static int vfio_pci_mmap(struct vfio_device *vdev, struct vfio_mmap_req *req)
 		return -EINVAL;
 	b = &pdev->bars[index];
 	if ((start | req->length) & (PAGE_SIZE_4K - 1) || !req->length ||
-	    start + req->length > b->size)
-		return -EINVAL;
-	/* only RAM can be mapped; registers always trap */
-	if (!pci_dev_bar_area(pdev, index, start, req->length))
+	    req->length > b->size || start > b->size - req->length)
 		return -EINVAL;
 	req->fd = b->memfd;
-	req->fd_offset = start;
+	req->out.fd_offset = start;
+	req->out.index = (uint32_t)index;
+	snprintf(req->out.device, sizeof(req->out.device), "%s", pdev->name);
+	req->out.nr_traps = trapped_pieces(b, start, start + req->length, req->out.traps);
 	return 0;
 }
 

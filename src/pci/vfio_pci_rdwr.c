@@ -14,17 +14,6 @@
 #include "util/loop.h"
 #include "vfio_pci_priv.h"
 
-static unsigned int access_size(uint64_t off, size_t fillable)
-{
-	if (fillable >= 8 && !(off % 8))
-		return 8;
-	if (fillable >= 4 && !(off % 4))
-		return 4;
-	if (fillable >= 2 && !(off % 2))
-		return 2;
-	return 1;
-}
-
 /* Moves count bytes at BAR offset off; [x_start, x_end) is excluded: reads
  * give 0xff, writes are dropped.  Returns bytes done or -EIO when memory
  * decode is off. */
@@ -45,19 +34,10 @@ static ssize_t do_io_rw(struct vfio_pci *vp, bool test_mem, int bar, uint8_t *bu
 			fillable = 0;
 
 		if (fillable) {
-			unsigned int n = access_size(off, fillable);
-			uint64_t v = 0;
-
 			if (test_mem && !vfio_pci_memory_enabled(vp))
 				return -EIO;
-			if (iswrite) {
-				memcpy(&v, buf, n);
-				pci_dev_bar_write(vp->pdev, bar, off, n, v);
-			} else {
-				v = pci_dev_bar_read(vp->pdev, bar, off, n);
-				memcpy(buf, &v, n);
-			}
-			filled = n;
+			pci_dev_bar_rw(vp->pdev, bar, off, buf, fillable, iswrite);
+			filled = fillable;
 		} else {
 			filled = count < x_end - off ? count : x_end - off;
 			if (!iswrite)

@@ -5,6 +5,11 @@
  * first call, closed by a TLS destructor when the thread exits, and dropped
  * in a fork child (the child reconnects as a process of its own).
  *
+ * A thread may also call from a signal handler (a trapped register access,
+ * src/shim/mmio.c): channels are allocated with mmap, not malloc, and a call
+ * made while the thread is already inside one of its own (the handler
+ * interrupted it) uses a connection of its own instead.
+ *
  * Channel descriptors are entered in the fd table as SHIM_FD_CHANNEL: a
  * program that closes or dup2()s over "all its descriptors" then only makes
  * the owning thread reconnect, instead of sending requests into whatever file
@@ -16,7 +21,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -36,6 +40,8 @@ static pthread_mutex_t chans_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t chan_once = PTHREAD_ONCE_INIT;
 static pthread_key_t chan_key;
 static __thread struct shim_chan *my_chan;
+/* Non-zero while this thread is inside the channel code. */
+static __thread volatile unsigned int chan_busy;
 
 /* Caller holds chans_lock. */
 static void chan_disconnect(struct shim_chan *ch)
@@ -54,7 +60,7 @@ static void chan_free(struct shim_chan *ch)
 	chan_disconnect(ch);
 	if (ch->buf)
 		munmap(ch->buf, 2 * BUF_HALF);
-	free(ch);
+	munmap(ch, sizeof(*ch));
 }
 
 static void chan_thread_exit(void *p)
@@ -155,9 +161,12 @@ struct shim_chan *shim_chan_get(int *err)
 		return NULL;
 	}
 	pthread_once(&chan_once, chan_setup);
+	chan_busy++;
 	if (!ch) {
-		ch = calloc(1, sizeof(*ch));
-		if (!ch) {
+		ch = REAL(mmap)(NULL, sizeof(*ch), PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (ch == MAP_FAILED) {
+			chan_busy--;
 			*err = -ENOMEM;
 			return NULL;
 		}
@@ -168,27 +177,30 @@ struct shim_chan *shim_chan_get(int *err)
 		pthread_setspecific(chan_key, ch);
 		my_chan = ch;
 	}
-	if (atomic_load(&ch->fd) < 0) {
-		*err = chan_connect(ch);
-		if (*err)
-			return NULL;
-	}
-	return ch;
+	*err = atomic_load(&ch->fd) < 0 ? chan_connect(ch) : 0;
+	chan_busy--;
+	return *err ? NULL : ch;
+}
+
+bool shim_chan_busy(void)
+{
+	return chan_busy != 0;
 }
 
 int shim_chan_call(struct shim_chan *ch, struct uvfio_call *call)
 {
-	int fd = atomic_load(&ch->fd);
-	int err;
+	int fd, err = 0;
 
+	chan_busy++;
+	fd = atomic_load(&ch->fd);
 	if (fd < 0) {
 		err = chan_connect(ch);
-		if (err)
-			return err;
 		fd = atomic_load(&ch->fd);
 	}
-	call->rfd = -1;
-	err = uvfio_chan_call(fd, call);
+	if (!err) {
+		call->rfd = -1;
+		err = uvfio_chan_call(fd, call);
+	}
 	/* EFAULT: the user's buffer was bad; the message went whole or not at
 	 * all, so the stream is still in step.  Anything else: start over. */
 	if (err && err != -EFAULT) {
@@ -196,6 +208,7 @@ int shim_chan_call(struct shim_chan *ch, struct uvfio_call *call)
 		chan_disconnect(ch);
 		pthread_mutex_unlock(&chans_lock);
 	}
+	chan_busy--;
 	return err;
 }
 

@@ -404,30 +404,33 @@ SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
 
 /* ---- mmap ---- */
 
-static void *map_ours(const struct shim_fd *ent, void *addr, size_t len, int prot,
+static void *map_ours(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
 		      int flags, int64_t off)
 {
 	int err;
-	void *p = shim_op_mmap(ent, addr, len, prot, flags, off, &err);
+	void *p = shim_op_mmap(fd, ent, addr, len, prot, flags, off, &err);
 
 	if (p == MAP_FAILED)
 		errno = -err;
 	return p;
 }
 
-/* A socket answers mmap with ENODEV. */
+/* A socket answers mmap with ENODEV.  A fixed mapping replaces whatever
+ * BAR pages were there. */
 #define MMAP_BODY(real_call)						\
 	do {								\
 		struct shim_fd ent_;					\
 		void *p_;						\
 									\
 		if (!(flags & MAP_ANONYMOUS) && ours(fd, &ent_))	\
-			return map_ours(&ent_, addr, len, prot, flags, off); \
+			return map_ours(fd, &ent_, addr, len, prot, flags, off); \
 		p_ = real_call;						\
 		if (p_ == MAP_FAILED && errno == ENODEV &&		\
 		    !(flags & MAP_ANONYMOUS) && !shim_fd_get(fd, &ent_) && \
 		    learn(fd, &ent_))					\
-			return map_ours(&ent_, addr, len, prot, flags, off); \
+			return map_ours(fd, &ent_, addr, len, prot, flags, off); \
+		if (p_ != MAP_FAILED && (flags & MAP_FIXED))		\
+			shim_mmio_forget(p_, len);			\
 		return p_;						\
 	} while (0)
 

@@ -78,6 +78,10 @@ static void libc_resolve(void)
 	RESOLVE(pwrite64, "pwrite64");
 	RESOLVE(mmap, "mmap");
 	RESOLVE(mmap64, "mmap64");
+	RESOLVE(munmap, "munmap");
+	RESOLVE(mremap, "mremap");
+	RESOLVE(mprotect, "mprotect");
+	RESOLVE(sigaction, "sigaction");
 }
 
 void shim_libc_init(void)

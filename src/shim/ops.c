@@ -153,20 +153,56 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 	return done ? (ssize_t)done : err;
 }
 
-void *shim_op_mmap(const struct shim_fd *ent, void *addr, size_t len, int prot, int flags,
-		   int64_t off, int *err)
+/* One region access, safe in a signal handler: a handler that interrupted
+ * this thread inside a call of its own must not interleave with it on the
+ * thread's channel, so it makes its call on a connection of its own. */
+ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, bool write)
 {
-	uint64_t fd_offset = 0;
+	struct shim_fd ent = { .token = token, .type = UVFIO_FILE_DEVICE };
 	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_RW, .file = token, .arg0 = (uint64_t)off,
+			 .arg1 = count, .flags = write ? UVFIO_RW_WRITE : 0 },
+	};
+	int fd, err;
+
+	if (!shim_chan_busy())
+		return shim_op_rw(&ent, buf, count, off, c.req.flags);
+	if (write) {
+		c.payload = buf;
+		c.req.len = (uint32_t)count;
+	} else {
+		c.rbuf = buf;
+		c.rbuf_cap = count;
+	}
+	fd = uvfio_chan_connect(shim_env()->sock);
+	if (fd < 0)
+		return -EIO;
+	c.rfd = -1;
+	err = uvfio_chan_call(fd, &c);
+	REAL(close)(fd);
+	if (err)
+		return chan_errno(err);
+	close_quiet(c.rfd);
+	if (c.rep.ret < 0)
+		return c.rep.ret;
+	return c.rep.ret > (int64_t)count ? (ssize_t)count : (ssize_t)c.rep.ret;
+}
+
+void *shim_op_mmap(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
+		   int flags, int64_t off, int *err)
+{
+	struct uvfio_mmap_reply mr;
+	struct uvfio_call c = {
+		/* the kernel maps whole pages: vfio-pci checks the rounded length */
 		.req = { .op = UVFIO_OP_MMAP, .file = ent->token, .arg0 = (uint64_t)off,
-			 .arg1 = len,
+			 .arg1 = (len + 4095) & ~(uint64_t)4095,
 			 .flags = (prot & PROT_READ ? UVFIO_MMAP_READ : 0) |
 				  (prot & PROT_WRITE ? UVFIO_MMAP_WRITE : 0) |
 				  ((flags & MAP_TYPE) == MAP_SHARED ||
 				   (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ?
 				   UVFIO_MMAP_SHARED : 0) },
-		.rbuf = &fd_offset,
-		.rbuf_cap = sizeof(fd_offset),
+		.rbuf = &mr,
+		.rbuf_cap = sizeof(mr),
 		.rfd_cloexec = 1,
 	};
 	struct shim_chan *ch;
@@ -183,13 +219,13 @@ void *shim_op_mmap(const struct shim_fd *ent, void *addr, size_t len, int prot, 
 		*err = chan_errno(cerr);
 		return MAP_FAILED;
 	}
-	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(fd_offset)) {
+	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(mr) ||
+	    mr.nr_traps > UVFIO_MMAP_MAX_TRAPS) {
 		close_quiet(c.rfd);
 		*err = c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
 		return MAP_FAILED;
 	}
-	p = REAL(mmap)(addr, len, prot, flags, c.rfd, (off_t)fd_offset);
-	*err = p == MAP_FAILED ? -errno : 0;
+	p = shim_mmio_map(fd, ent, addr, len, prot, flags, c.rfd, (uint64_t)off, &mr, err);
 	close_quiet(c.rfd);
 	return p;
 }
@@ -208,6 +244,7 @@ static int describe_mem(const struct shim_ioctl_desc *d, const struct shim_ioctl
 			struct shim_memdesc *md)
 {
 	uint64_t vaddr, size;
+	int err;
 
 	memset(md, 0, sizeof(*md));
 	if (a->len < d->mem_va_off + sizeof(uint64_t) || a->len < d->mem_len_off + sizeof(uint64_t))
@@ -216,7 +253,10 @@ static int describe_mem(const struct shim_ioctl_desc *d, const struct shim_ioctl
 	size = get_u64(a->bytes + d->mem_len_off);
 	if (size == 0 || vaddr + size < vaddr)
 		return 0;
-	return shim_mem_describe(vaddr, size, md);
+	err = shim_mem_describe(vaddr, size, md);
+	if (!err)
+		shim_mmio_describe(md);
+	return err;
 }
 
 /* Stores the daemon's write-back into the argument; ret is the ioctl's

@@ -21,6 +21,7 @@
 #undef _FORTIFY_SOURCE
 
 #include <dirent.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -95,6 +96,10 @@ struct shim_libc {
 	ssize_t (*pwrite64)(int, const void *, size_t, off64_t);
 	void *(*mmap)(void *, size_t, int, int, int, off_t);
 	void *(*mmap64)(void *, size_t, int, int, int, off64_t);
+	int (*munmap)(void *, size_t);
+	void *(*mremap)(void *, size_t, size_t, int, ...);
+	int (*mprotect)(void *, size_t, int);
+	int (*sigaction)(int, const struct sigaction *, struct sigaction *);
 };
 
 extern struct shim_libc shim_real;
@@ -151,6 +156,9 @@ struct shim_chan *shim_chan_get(int *err);
 /* One round trip; on a transport failure the channel is dropped so the next
  * call reconnects.  Returns 0 or -errno. */
 int shim_chan_call(struct shim_chan *ch, struct uvfio_call *call);
+/* Whether this thread is inside a channel call of its own (a signal handler
+ * interrupted it). */
+bool shim_chan_busy(void);
 /* Scratch space owned by the channel: request payload and reply payload. */
 void *shim_chan_reqbuf(struct shim_chan *ch, size_t *cap);
 void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap);
@@ -167,8 +175,11 @@ int shim_op_learn(int fd, struct shim_fd *ent);
 void shim_op_release(uint64_t token);
 ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t off,
 		   uint32_t flags);
-void *shim_op_mmap(const struct shim_fd *ent, void *addr, size_t len, int prot, int flags,
-		   int64_t off, int *err);
+void *shim_op_mmap(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
+		   int flags, int64_t off, int *err);
+/* A read or write of a device region that may be made from a signal
+ * handler (a trapped register access).  Bytes done or -errno. */
+ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, bool write);
 long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long arg);
 
 /* ---- marshal.c ---- */
@@ -272,6 +283,22 @@ int shim_mem_describe(uint64_t vaddr, uint64_t len, struct shim_memdesc *d);
 int shim_mem_describe_text(const char *maps, size_t n, uint64_t vaddr, uint64_t len,
 			   bool attach, struct shim_memdesc *d);
 void shim_memdesc_release(struct shim_memdesc *d);
+
+/* ---- mmio.c ---- */
+
+/* Maps a BAR range the daemon described (the reply descriptor mfd at
+ * mr->fd_offset): RAM pieces with prot, register pieces inaccessible and
+ * entered in the table of trapped ranges.  Every piece keeps the device file
+ * open until it is unmapped, as a VMA holds its file.  MAP_FAILED with *err. */
+void *shim_mmio_map(int devfd, const struct shim_fd *ent, void *addr, size_t len, int prot,
+		    int flags, int mfd, uint64_t off, const struct uvfio_mmap_reply *mr,
+		    int *err);
+/* Register pages are mapped inaccessible, but the program (and a device
+ * reaching them peer-to-peer) may use them as it mapped them: segments in
+ * BAR mappings get the program's protection. */
+void shim_mmio_describe(struct shim_memdesc *md);
+/* [addr, addr + len) no longer holds BAR pages (unmapped or replaced). */
+void shim_mmio_forget(void *addr, size_t len);
 
 /* ---- redirect.c ---- */
 

@@ -44,6 +44,28 @@ enum uvfio_op {
 #define UVFIO_MMAP_WRITE	(1u << 1)
 #define UVFIO_MMAP_SHARED	(1u << 2)
 
+/*
+ * UVFIO_OP_MMAP reply payload.  The client maps `length` bytes of the reply
+ * descriptor at fd_offset; the listed pieces (offsets from the start of the
+ * mapping) are device registers: the client maps them inaccessible and
+ * performs each load and store to them as a region read or write at
+ * region_offset + the offset into the mapping.
+ */
+#define UVFIO_MMAP_MAX_TRAPS	8
+
+struct uvfio_mmap_trap {
+	uint64_t offset;
+	uint64_t length;
+};
+
+struct uvfio_mmap_reply {
+	uint64_t fd_offset;
+	uint32_t nr_traps;
+	uint32_t index;			/* region index, for messages */
+	char device[32];		/* the device's name, for messages */
+	struct uvfio_mmap_trap traps[UVFIO_MMAP_MAX_TRAPS];
+};
+
 enum uvfio_file_type {
 	UVFIO_FILE_NONE = 0,
 	UVFIO_FILE_CONTAINER,	/* /dev/vfio/vfio */

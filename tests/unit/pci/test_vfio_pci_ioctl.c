@@ -89,7 +89,9 @@ static void test_region_info_edu(void **state)
 	assert_int_equal(region_info(v, 0, 32, &ri, NULL), 0);
 	assert_int_equal(ri.size, 1 << 20);
 	assert_int_equal(ri.offset, 0);
-	assert_int_equal(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+	/* all registers: mappable, with an empty sparse-mmap list for VMMs */
+	assert_int_equal(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+				   VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
 	assert_int_equal(region_info(v, 1, 32, &ri, NULL), 0);
 	assert_int_equal(ri.size, 0);
 	assert_int_equal(ri.flags, 0);
@@ -135,14 +137,20 @@ static void test_region_info_sparse(void **state)
 	assert_int_equal(sp->areas[0].offset, 0x1000);
 	assert_int_equal(sp->areas[0].size, 0xf000);
 
-	/* BAR1 is the upper half of BAR0; I/O BAR and MSI-X BAR: no mmap */
+	/* BAR1 is the upper half of BAR0; the I/O BAR has no mmap */
 	assert_int_equal(region_info(v, 1, 32, &ri, NULL), 0);
 	assert_int_equal(ri.flags, 0);
 	assert_int_equal(region_info(v, 2, 32, &ri, NULL), 0);
 	assert_int_equal(ri.size, 256);
 	assert_int_equal(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
-	assert_int_equal(region_info(v, 4, 32, &ri, NULL), 0);
-	assert_int_equal(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE);
+	/* the MSI-X BAR is all registers: mappable, with no RAM area to list */
+	need = sizeof(struct vfio_region_info) + sizeof(struct vfio_region_info_cap_sparse_mmap);
+	assert_int_equal(region_info(v, 4, need, &ri, full), 0);
+	assert_int_equal(ri.flags, VFIO_REGION_INFO_FLAG_READ | VFIO_REGION_INFO_FLAG_WRITE |
+				   VFIO_REGION_INFO_FLAG_MMAP | VFIO_REGION_INFO_FLAG_CAPS);
+	sp = (void *)(full + ri.cap_offset);
+	assert_int_equal(sp->header.id, VFIO_REGION_INFO_CAP_SPARSE_MMAP);
+	assert_int_equal(sp->nr_areas, 0);
 }
 
 static long irq_info(struct vfio_device *v, uint32_t index, struct vfio_irq_info *out)
@@ -339,22 +347,50 @@ static void test_reset_and_mmap(void **state)
 	assert_int_equal(pci_dev_cfg_read(pdev, PCI_BASE_ADDRESS_0, 4) & ~0xfu,
 			 (uint32_t)pdev->bars[0].phys);
 
+	/* RAM only: nothing traps */
 	assert_int_equal(r->ops->mmap(r, &req), 0);
 	assert_int_equal(req.fd, pdev->bars[0].memfd);
-	assert_int_equal(req.fd_offset, 0x1000);
+	assert_int_equal(req.out.fd_offset, 0x1000);
+	assert_int_equal(req.out.nr_traps, 0);
+	assert_int_equal(req.out.index, 0);
+	assert_string_equal(req.out.device, "0000:00:05.0");
+	/* the whole BAR: the register page traps */
+	req.offset = 0;
+	req.length = 64 << 10;
+	assert_int_equal(r->ops->mmap(r, &req), 0);
+	assert_int_equal(req.out.fd_offset, 0);
+	assert_int_equal(req.out.nr_traps, 1);
+	assert_int_equal(req.out.traps[0].offset, 0);
+	assert_int_equal(req.out.traps[0].length, 0x1000);
+	/* the MSI-X BAR: all of it traps, offsets from the mapping's start */
+	req.offset = (4ULL << 40) | 0x1000;
+	req.length = 0x2000;
+	assert_int_equal(r->ops->mmap(r, &req), 0);
+	assert_int_equal(req.out.fd_offset, 0x1000);
+	assert_int_equal(req.out.index, 4);
+	assert_int_equal(req.out.nr_traps, 1);
+	assert_int_equal(req.out.traps[0].offset, 0);
+	assert_int_equal(req.out.traps[0].length, 0x2000);
+
+	req.offset = 0x1000;
 	req.flags = UVFIO_MMAP_READ;
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);	/* MAP_PRIVATE */
 	req.flags = UVFIO_MMAP_SHARED;
-	req.offset = 0;						/* register page */
-	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
 	req.offset = 0x1800;					/* unaligned */
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
 	req.offset = 0xf000;					/* past the BAR */
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
+	req.offset = 0;
+	req.length = 0;						/* empty */
+	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
 	req.offset = 2ULL << 40;				/* I/O BAR */
 	req.length = 0x1000;
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
-	req.offset = 4ULL << 40;				/* MSI-X BAR */
+	req.offset = 1ULL << 40;				/* upper half of BAR0 */
+	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
+	req.offset = 6ULL << 40;				/* ROM */
+	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
+	req.offset = 7ULL << 40;				/* config space */
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
 	req.offset = 9ULL << 40;
 	assert_int_equal(r->ops->mmap(r, &req), -EINVAL);
