@@ -108,6 +108,13 @@ void uvfio_pci_config_set_bits(struct uvfio_pci_dev *pdev, unsigned int off, uns
 			       uint32_t bits);
 /* Level of INTx pin A: asserting delivers one interrupt and auto-masks. */
 void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level);
+/* Calls fn on the daemon's loop `us` microseconds from now: the device's own
+ * time, for work that finishes after the access that started it (a DMA engine
+ * behind its doorbell).  One call pending per function: scheduling again
+ * replaces it.  0 or -errno. */
+int uvfio_pci_schedule(struct uvfio_pci_dev *pdev, unsigned int us,
+		       void (*fn)(struct uvfio_pci_dev *pdev));
+void uvfio_pci_cancel_scheduled(struct uvfio_pci_dev *pdev);
 
 /* ---- registry ---- */
 const struct uvfio_model_ops *uvfio_model_find(const char *name);

@@ -4,10 +4,16 @@
  * 8086:2021, I/OAT version 3.2, one channel per function, as Linux's ioatdma
  * (drivers/dma/ioat/) and DPDK's dmadev_ioat drive it.
  *
+ * CBVER: Linux treats every 8086:2021 as version 3.2 whatever the register
+ * says; DPDK reads it and reports errors per operation only from 3.4, which
+ * is how this channel behaves (a halt with the failing descriptor, recovered
+ * by a reset and a new chain).  So the register reads 3.4 unless the topology
+ * says otherwise ("version": "3.2" .. "3.4").
+ *
  *   BAR0  MEM64, 16 KiB, not prefetchable:
  *         0x00 CHANCNT (1)   0x01 XFERCAP (log2 of the largest transfer)
  *         0x02 GENCTRL       0x03 INTRCTRL     0x04 ATTNSTATUS (read clears)
- *         0x08 CBVER (0x32)  0x0c INTRDELAY    0x0e CS_STATUS
+ *         0x08 CBVER (0x34)  0x0c INTRDELAY    0x0e CS_STATUS
  *         0x10 DMACAPABILITY (block fill)
  *         0x80 the channel:  +0x00 CHANCTRL  +0x02 DMA_COMP  +0x04 CHANCMD
  *              +0x06 DMACOUNT  +0x08 CHANSTS  +0x10 CHAINADDR  +0x18 CHANCMP
@@ -23,9 +29,12 @@
  * their `next` fields.  Writing CHAINADDR starts a new chain (ARMED, count
  * 0); DMACOUNT is the 16-bit number of descriptors the driver has made
  * available since then, and the channel processes descriptors until its own
- * count reaches it.  Work happens at once inside the DMACOUNT write, so
- * ACTIVE is never seen: CHANSTS goes ARMED -> IDLE (DONE) and holds the
- * address of the last completed descriptor.
+ * count reaches it.  As on hardware the work happens after the doorbell
+ * write, not inside it: the channel is ACTIVE for `latency_us` (topology
+ * argument, default 500) and then runs every descriptor made available by
+ * then, so a driver never sees completions its doorbell write could not yet
+ * have produced (DPDK's error recovery counts on that).  CHANSTS then holds
+ * the address of the last completed descriptor.
  *
  * Errors halt the channel (HALTED, CHANSTS keeping the last good
  * descriptor): a descriptor that cannot be read is a read data error (what
@@ -42,6 +51,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "uvfio/model.h"
@@ -51,7 +61,8 @@
 #define IOAT_MSIX_TABLE		0x2000
 #define IOAT_MSIX_PBA		0x3000
 
-#define IOAT_VERSION		0x32
+#define IOAT_VERSION		0x34
+#define IOAT_LATENCY_US		500	/* doorbell to work, by default */
 #define IOAT_XFERCAP_LOG	20	/* 1 MiB per descriptor */
 #define IOAT_MAX_XFER		(1u << IOAT_XFERCAP_LOG)
 #define IOAT_REVISION		0x04
@@ -163,6 +174,9 @@ struct ioat_chan {
 };
 
 struct ioat {
+	uint8_t version;		/* CBVER */
+	unsigned int latency_us;	/* doorbell to work */
+	bool engine_pending;		/* the work is scheduled */
 	uint8_t genctrl;
 	uint8_t intrctrl;
 	uint32_t attnstatus;
@@ -330,6 +344,42 @@ static void ioat_run(struct uvfio_pci_dev *pdev)
 	}
 }
 
+static void engine_run(struct uvfio_pci_dev *pdev)
+{
+	struct ioat *io = uvfio_pci_priv(pdev);
+
+	io->engine_pending = false;
+	if (io->ch.state == CHANSTS_ACTIVE)
+		ioat_run(pdev);
+}
+
+/* Descriptors are available: the channel turns ACTIVE and works on them
+ * once its latency has passed. */
+static void engine_kick(struct uvfio_pci_dev *pdev)
+{
+	struct ioat *io = uvfio_pci_priv(pdev);
+	struct ioat_chan *ch = &io->ch;
+
+	if (ch->count == ch->dmacount)
+		return;
+	ch->state = CHANSTS_ACTIVE;
+	if (io->engine_pending)
+		return;
+	if (uvfio_pci_schedule(pdev, io->latency_us, engine_run) == 0)
+		io->engine_pending = true;
+	else
+		ioat_run(pdev);		/* no timer to be had: work now */
+}
+
+static void engine_stop(struct uvfio_pci_dev *pdev)
+{
+	struct ioat *io = uvfio_pci_priv(pdev);
+
+	if (io->engine_pending)
+		uvfio_pci_cancel_scheduled(pdev);
+	io->engine_pending = false;
+}
+
 /* A new chain at CHAINADDR; a halted channel leaves HALTED only once its
  * errors are cleared. */
 static void start_chain(struct ioat_chan *ch)
@@ -358,17 +408,19 @@ static void chan_command(struct uvfio_pci_dev *pdev, uint8_t cmd)
 
 	/* commands complete at once: RESET reads back clear */
 	if (cmd & CHANCMD_RESET) {
+		engine_stop(pdev);
 		chan_reset(ch);
 		return;
 	}
 	if (cmd & (CHANCMD_SUSPEND | CHANCMD_ABORT)) {
-		/* nothing is ever in flight, so abort is a suspend */
+		/* no descriptor is ever half done, so abort is a suspend */
+		engine_stop(pdev);
 		if (ch->state != CHANSTS_HALTED)
 			ch->state = CHANSTS_SUSPENDED;
 	} else if (cmd & CHANCMD_RESUME) {
 		if (ch->state == CHANSTS_SUSPENDED) {
 			ch->state = quiet_state(ch);
-			ioat_run(pdev);
+			engine_kick(pdev);
 		}
 	}
 }
@@ -387,8 +439,9 @@ static void set_dmacount(struct uvfio_pci_dev *pdev, uint16_t val)
 	struct ioat_chan *ch = &((struct ioat *)uvfio_pci_priv(pdev))->ch;
 
 	ch->dmacount = val;
-	if (ch->state == CHANSTS_IDLE || ch->state == CHANSTS_ARMED)
-		ioat_run(pdev);
+	if (ch->state == CHANSTS_IDLE || ch->state == CHANSTS_ARMED ||
+	    ch->state == CHANSTS_ACTIVE)
+		engine_kick(pdev);
 }
 
 /* ---- register access ---- */
@@ -418,7 +471,7 @@ static void read_image(struct ioat *io, uint8_t img[2 * CHAN_SIZE])
 	put(img, REG_GENCTRL, 1, io->genctrl);
 	put(img, REG_INTRCTRL, 1, intrctrl);
 	put(img, REG_ATTNSTATUS, 4, io->attnstatus);
-	put(img, REG_CBVER, 1, IOAT_VERSION);
+	put(img, REG_CBVER, 1, io->version);
 	put(img, REG_INTRDELAY, 2, io->intrdelay | INTRDELAY_COALESCE);
 	put(img, REG_CS_STATUS, 2, 0);
 	put(img, REG_DMACAP, 4, DMACAP_FILL);
@@ -579,6 +632,7 @@ static void ioat_init_regs(struct ioat *io)
 
 static void ioat_reset(struct uvfio_pci_dev *pdev)
 {
+	engine_stop(pdev);
 	ioat_init_regs(uvfio_pci_priv(pdev));
 	uvfio_pci_intx_set(pdev, false);
 }
@@ -599,10 +653,28 @@ static void ioat_describe(struct uvfio_pci_dev *pdev, char *buf, size_t len)
 static int ioat_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_args *args)
 {
 	const struct uvfio_bar_desc bar0 = { .kind = UVFIO_BAR_MEM64, .size = IOAT_BAR_SIZE };
+	const char *version = uvfio_model_arg(args, "version");
+	const char *latency = uvfio_model_arg(args, "latency_us");
+	struct ioat *io = uvfio_pci_priv(pdev);
 	int ret;
 
-	(void)args;
-	ioat_init_regs(uvfio_pci_priv(pdev));
+	io->version = IOAT_VERSION;
+	io->latency_us = IOAT_LATENCY_US;
+	if (latency) {
+		char *end;
+		unsigned long us = strtoul(latency, &end, 10);
+
+		if (!*latency || *end || us > 1000000)
+			return -EINVAL;
+		io->latency_us = (unsigned int)us;
+	}
+	if (version) {
+		if (strlen(version) != 3 || version[0] != '3' || version[1] != '.' ||
+		    version[2] < '2' || version[2] > '4')
+			return -EINVAL;
+		io->version = (uint8_t)(0x30 | (version[2] - '0'));
+	}
+	ioat_init_regs(io);
 	/* no subsystem IDs on the CPU's integrated functions */
 	uvfio_pci_set_ids(pdev, 0x8086, 0x2021, 0x0000, 0x0000, IOAT_CLASS, IOAT_REVISION);
 	ret = uvfio_pci_add_bar(pdev, IOAT_BAR, &bar0);

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include "core/vfio.h"
+#include "util/loop.h"
 #include "vfio_pci_priv.h"
 
 #define PAGE_SIZE_4K	4096u
@@ -325,6 +328,7 @@ int pci_dev_create(const char *name, const struct uvfio_model_ops *ops,
 	pdev->ops = ops;
 	pdev->cfg_size = PCI_CFG_SIZE;
 	pdev->msix_bar = -1;
+	pdev->timer_fd = -1;
 	for (int i = 0; i < PCI_NUM_BARS; i++)
 		pdev->bars[i].memfd = -1;
 	pdev->priv = calloc(1, ops->priv_size ? ops->priv_size : 1);
@@ -362,6 +366,10 @@ void pci_dev_destroy(struct uvfio_pci_dev *pdev)
 {
 	if (pdev->ops->destroy)
 		pdev->ops->destroy(pdev);
+	if (pdev->timer_fd >= 0) {
+		uvfio_loop_unwatch(pdev->timer_fd);
+		close(pdev->timer_fd);
+	}
 	for (int i = 0; i < PCI_NUM_BARS; i++) {
 		struct pci_bar *b = &pdev->bars[i];
 
@@ -530,6 +538,53 @@ int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd)
 }
 
 /* ---- model services ---- */
+
+static void timer_fired(void *arg, uint32_t events)
+{
+	struct uvfio_pci_dev *pdev = arg;
+	void (*fn)(struct uvfio_pci_dev *) = pdev->timer_fn;
+	uint64_t n;
+
+	(void)events;
+	if (read(pdev->timer_fd, &n, sizeof(n)) != sizeof(n) || !fn)
+		return;
+	pdev->timer_fn = NULL;
+	fn(pdev);
+}
+
+int uvfio_pci_schedule(struct uvfio_pci_dev *pdev, unsigned int us,
+		       void (*fn)(struct uvfio_pci_dev *pdev))
+{
+	/* a zero it_value would disarm: the soonest is 1 ns */
+	struct itimerspec its = {
+		.it_value = { .tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000 + 1 },
+	};
+
+	if (pdev->timer_fd < 0) {
+		int fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+
+		if (fd < 0)
+			return -errno;
+		if (uvfio_loop_watch(fd, EPOLLIN, timer_fired, pdev) < 0) {
+			close(fd);
+			return -ENOMEM;
+		}
+		pdev->timer_fd = fd;
+	}
+	if (timerfd_settime(pdev->timer_fd, 0, &its, NULL) < 0)
+		return -errno;
+	pdev->timer_fn = fn;
+	return 0;
+}
+
+void uvfio_pci_cancel_scheduled(struct uvfio_pci_dev *pdev)
+{
+	const struct itimerspec off = { 0 };
+
+	pdev->timer_fn = NULL;
+	if (pdev->timer_fd >= 0)
+		timerfd_settime(pdev->timer_fd, 0, &off, NULL);
+}
 
 void uvfio_pci_config_set_bits(struct uvfio_pci_dev *pdev, unsigned int off, unsigned int size,
 			       uint32_t bits)

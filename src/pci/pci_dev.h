@@ -73,6 +73,9 @@ struct uvfio_pci_dev {
 
 	bool intx_level;
 	struct vfio_pci *vpci;		/* when bound to vfio-pci */
+
+	int timer_fd;			/* uvfio_pci_schedule(), -1 until used */
+	void (*timer_fn)(struct uvfio_pci_dev *pdev);
 };
 
 /* Creates a function running ops->create(); bar addresses come from the bus. */

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fake_model_args.h"
 #include "uvfio/model.h"
 
 extern const struct uvfio_model_ops uvfio_ioat_model;
@@ -109,6 +110,28 @@ void *uvfio_pci_priv(struct uvfio_pci_dev *pdev)
 	return pdev->priv;
 }
 
+/* The device's own time: work scheduled by a register write runs when the
+ * test lets time pass, which wr() does after every write unless told to
+ * hold it. */
+static void (*scheduled)(struct uvfio_pci_dev *pdev);
+static unsigned int scheduled_us;
+static bool hold_time;
+
+int uvfio_pci_schedule(struct uvfio_pci_dev *pdev, unsigned int us,
+		       void (*fn)(struct uvfio_pci_dev *pdev))
+{
+	(void)pdev;
+	scheduled = fn;
+	scheduled_us = us;
+	return 0;
+}
+
+void uvfio_pci_cancel_scheduled(struct uvfio_pci_dev *pdev)
+{
+	(void)pdev;
+	scheduled = NULL;
+}
+
 static int mem_check(uint64_t iova, size_t len)
 {
 	if (iova < MEM_BASE || len > MEM_SIZE || iova - MEM_BASE > MEM_SIZE - len) {
@@ -189,6 +212,7 @@ void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level)
 #define CMD_RESET	0x20
 #define CMD_SUSPEND	0x04
 
+#define ST_ACTIVE	0
 #define ST_IDLE		1
 #define ST_SUSPENDED	2
 #define ST_HALTED	3
@@ -227,9 +251,20 @@ static uint64_t rd(uint64_t off, unsigned int size)
 	return uvfio_ioat_model.bar_read(&dev, 0, off, size);
 }
 
+static void let_time_pass(void)
+{
+	void (*fn)(struct uvfio_pci_dev *pdev) = scheduled;
+
+	scheduled = NULL;
+	if (fn)
+		fn(&dev);
+}
+
 static void wr(uint64_t off, unsigned int size, uint64_t val)
 {
 	uvfio_ioat_model.bar_write(&dev, 0, off, size, val);
+	if (!hold_time)
+		let_time_pass();
 }
 
 static uint32_t cfg32(unsigned int off)
@@ -280,11 +315,27 @@ static int setup(void **state)
 	(void)state;
 	memset(test_mem, 0, sizeof(test_mem));
 	dma_faults = 0;
+	scheduled = NULL;
+	hold_time = false;
 	memset(&dev, 0, sizeof(dev));
 	dev.priv = calloc(1, uvfio_ioat_model.priv_size);
 	assert_non_null(dev.priv);
 	assert_int_equal(uvfio_ioat_model.create(&dev, NULL), 0);
 	return 0;
+}
+
+/* "version" picks what CBVER reads; anything but 3.2-3.4 is refused. */
+static void test_version_arg(void **state)
+{
+	struct uvfio_model_args args = { .n = 1, .kv = { { "version", "3.2" } } };
+
+	(void)state;
+	assert_int_equal(uvfio_ioat_model.create(&dev, &args), 0);
+	assert_int_equal(rd(CBVER, 1), 0x32);
+	args.kv[0][1] = "3.5";
+	assert_int_equal(uvfio_ioat_model.create(&dev, &args), -EINVAL);
+	args.kv[0][1] = "32";
+	assert_int_equal(uvfio_ioat_model.create(&dev, &args), -EINVAL);
 }
 
 static int teardown(void **state)
@@ -370,7 +421,7 @@ static void test_identity(void **state)
 
 	assert_int_equal(rd(CHANCNT, 1), 1);
 	assert_int_equal(rd(XFERCAP, 1), 20);
-	assert_int_equal(rd(CBVER, 1), 0x32);
+	assert_int_equal(rd(CBVER, 1), 0x34);
 	assert_true(rd(DMACAP, 4) & 0x40);		/* block fill */
 	assert_false(rd(DMACAP, 4) & 0x300);		/* no XOR, no PQ */
 	assert_int_equal(rd(INTRDELAY, 2), 0x8000);
@@ -436,6 +487,46 @@ static void test_copy_ring(void **state)
 		dst += sizes[i] + 64;
 	}
 	assert_int_equal(dma_faults, 0);
+}
+
+/* The doorbell write only starts the channel: it is ACTIVE, nothing is
+ * copied and no completion is written until its latency has passed; a reset
+ * meanwhile drops the work. */
+static void test_work_after_doorbell(void **state)
+{
+	struct uvfio_model_args args = { .n = 1, .kv = { { "latency_us", "20" } } };
+
+	(void)state;
+	assert_int_equal(uvfio_ioat_model.create(&dev, &args), 0);
+	ring_init(32);
+	dpdk_start();
+	fill_pattern(SRC, 256, 3);
+	set_desc(0, COMPL, SRC, DST, 256);
+	set_desc(1, COMPL, SRC, DST + 512, 256);
+	hold_time = true;
+	wr(DMACOUNT, 2, 1);
+	assert_non_null(scheduled);
+	assert_int_equal(scheduled_us, 20);
+	assert_int_equal(rd(CHANSTS, 8) & 7, ST_ACTIVE);
+	assert_int_equal(completion(), 0);
+	assert_int_equal(*(uint8_t *)mem(DST), 0);
+	/* a second doorbell before the work ran: one run does both */
+	wr(DMACOUNT, 2, 2);
+	let_time_pass();
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(1) | ST_IDLE);
+	assert_int_equal(completion(), desc_addr(1) | ST_IDLE);
+	assert_memory_equal(mem(SRC), mem(DST), 256);
+	assert_memory_equal(mem(SRC), mem(DST + 512), 256);
+
+	/* reset while work is pending: none of it happens */
+	set_desc(2, COMPL, SRC, DST + 1024, 256);
+	wr(DMACOUNT, 2, 3);
+	assert_non_null(scheduled);
+	wr(CHANCMD, 1, CMD_RESET);
+	assert_null(scheduled);
+	assert_int_equal(*(uint8_t *)mem(DST + 1024), 0);
+	args.kv[0][1] = "x";
+	assert_int_equal(uvfio_ioat_model.create(&dev, &args), -EINVAL);
 }
 
 static void test_fill(void **state)
@@ -790,7 +881,7 @@ static void test_wide_and_narrow_writes(void **state)
 	wr(CHANSTS, 8, 0);
 	wr(CBVER, 1, 0);
 	assert_int_equal(rd(CHANSTS, 8), RING | ST_IDLE);
-	assert_int_equal(rd(CBVER, 1), 0x32);
+	assert_int_equal(rd(CBVER, 1), 0x34);
 	/* INTRDELAY keeps the delay, the coalescing bit is the hardware's */
 	wr(INTRDELAY, 2, 0x7fff);
 	assert_int_equal(rd(INTRDELAY, 2), 0xbfff);
@@ -800,6 +891,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_identity, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_arg, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_work_after_doorbell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chan_reset_and_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill, setup, teardown),
