@@ -59,8 +59,8 @@ static void chan_free(struct shim_chan *ch)
 	LIST_REMOVE(ch, link);
 	chan_disconnect(ch);
 	if (ch->buf)
-		munmap(ch->buf, 2 * BUF_HALF);
-	munmap(ch, sizeof(*ch));
+		REAL(munmap)(ch->buf, 2 * BUF_HALF);
+	REAL(munmap)(ch, sizeof(*ch));
 }
 
 static void chan_thread_exit(void *p)
