@@ -3,7 +3,9 @@
  * bench_access: a trapped register access (pread/pwrite on the device fd)
  * against what it cannot beat: a unix SOCK_SEQPACKET round trip between two
  * processes carrying the same message sizes as uvfio's wire format, and a
- * pread of a plain file (the system-call floor).
+ * pread of a plain file (the system-call floor).  And the same registers
+ * through the mmapped BAR: a 4-byte load and store that trap in the shim
+ * (a fault, the decode, one round trip, the write-back).
  *
  * Nothing is pinned: the scheduler decides whether the daemon and the program
  * share a CPU, for the floor as for the real thing.  The samples of each kind
@@ -26,7 +28,8 @@
 #define REQ_BYTES	40
 #define REP_BYTES	28
 
-enum { K_SOCK, K_SOCK_X, K_FILE, K_BAR_READ, K_BAR_WRITE, K_CFG_READ, NKINDS };
+enum { K_SOCK, K_SOCK_X, K_FILE, K_BAR_READ, K_BAR_WRITE, K_CFG_READ, K_MMIO_READ, K_MMIO_WRITE,
+       NKINDS };
 
 /* An echo server in a child process, pinned to cpu if cpu >= 0. */
 static int sock_floor_start(pid_t *child, int cpu)
@@ -50,6 +53,8 @@ static int sock_floor_start(pid_t *child, int cpu)
 	close(sv[1]);
 	return sv[0];
 }
+
+static volatile uint32_t *mmio;	/* edu's BAR0, mapped */
 
 static uint64_t one(int kind, const int *sock, int file, int dev, uint64_t bar0, uint64_t cfg)
 {
@@ -77,6 +82,12 @@ static uint64_t one(int kind, const int *sock, int file, int dev, uint64_t bar0,
 	case K_CFG_READ:
 		check(pread(dev, &v, 4, (off_t)cfg) == 4, "config pread: %s", strerror(errno));
 		break;
+	case K_MMIO_READ:
+		v = mmio[EDU_ID / 4];
+		break;
+	case K_MMIO_WRITE:
+		mmio[EDU_LIVENESS / 4] = v;
+		break;
 	}
 	return now_ns() - t0;
 }
@@ -97,6 +108,9 @@ int main(void)
 	check(ioctl(d.device, VFIO_DEVICE_GET_REGION_INFO, &reg) == 0, "REGION_INFO: %s",
 	      strerror(errno));
 	check(rd32(d.device, reg.offset + EDU_ID) >> 16 == 0x0100, "not an edu device");
+	mmio = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, d.device, (off_t)reg.offset);
+	check(mmio != MAP_FAILED, "mmap of BAR0: %s", strerror(errno));
+	check(mmio[EDU_ID / 4] >> 16 == 0x0100, "not edu through the mapping");
 
 	file = memfd_create("bench-floor", MFD_CLOEXEC);
 	check(file >= 0 && ftruncate(file, 4096) == 0, "memfd: %s", strerror(errno));
@@ -149,6 +163,10 @@ int main(void)
 		      st[K_SOCK].median_us);
 	print_latency("config space 4-byte read", st[K_CFG_READ], "socket RT",
 		      st[K_SOCK].median_us);
+	print_latency("edu BAR0 4-byte MMIO load", st[K_MMIO_READ], "pread",
+		      st[K_BAR_READ].median_us);
+	print_latency("edu BAR0 4-byte MMIO store", st[K_MMIO_WRITE], "pwrite",
+		      st[K_BAR_WRITE].median_us);
 	printf("  BAR0 read over: syscall floor %.1fx", st[K_BAR_READ].median_us /
 	       st[K_FILE].median_us);
 	if (cross)
