@@ -48,7 +48,6 @@ struct bar_range {
 	uint64_t token;			/* the device file */
 	uint64_t region_off;		/* device file offset of start */
 	int holder;			/* our descriptor of the device file */
-	int memfd;			/* and of the BAR's memory, for MAP_DMA */
 	int prot;			/* what the program asked for */
 	bool trapped;			/* registers, not RAM */
 	uint32_t index;			/* region index */
@@ -58,7 +57,6 @@ struct bar_range {
 /* What a handler copies out of a slot. */
 struct bar_view {
 	uint64_t start, end, token, region_off;
-	int memfd;
 	int prot;
 	bool trapped;
 	uint32_t index;
@@ -87,7 +85,6 @@ static bool slot_view(struct bar_range *r, uint64_t addr, struct bar_view *v)
 		return false;
 	v->token = r->token;
 	v->region_off = r->region_off;
-	v->memfd = r->memfd;
 	v->prot = r->prot;
 	v->trapped = r->trapped;
 	v->index = r->index;
@@ -176,7 +173,7 @@ static unsigned int slots_free(void)
 
 /* Fills a free slot; the caller made sure one exists. */
 static void slot_add(const struct bar_range *tmpl, uint64_t start, uint64_t end,
-		     uint64_t region_off, int holder, int memfd)
+		     uint64_t region_off, int holder)
 {
 	struct bar_range *r = slot_alloc();
 
@@ -184,7 +181,6 @@ static void slot_add(const struct bar_range *tmpl, uint64_t start, uint64_t end,
 	r->token = tmpl->token;
 	r->region_off = region_off;
 	r->holder = holder;
-	r->memfd = memfd;
 	r->prot = tmpl->prot;
 	r->trapped = tmpl->trapped;
 	r->index = tmpl->index;
@@ -197,7 +193,7 @@ static void slot_add(const struct bar_range *tmpl, uint64_t start, uint64_t end,
 
 static void slot_free(struct bar_range *r)
 {
-	int holder = r->holder, memfd = r->memfd;
+	int holder = r->holder;
 	uint64_t token = r->token;
 
 	slot_begin(r);
@@ -205,14 +201,6 @@ static void slot_free(struct bar_range *r)
 	slot_end(r);
 	atomic_fetch_sub_explicit(&slots_used, 1, memory_order_relaxed);
 	holder_close(holder, token);
-	REAL(close)(memfd);
-}
-
-/* Our own descriptor of the BAR memory: a program without the right to open
- * /proc/self/map_files can still have it DMA-mapped (peer-to-peer). */
-static int memfd_dup(int fd)
-{
-	return REAL(fcntl)(fd, F_DUPFD_CLOEXEC, HOLDER_FD_BASE);
 }
 
 /* Makes addr a boundary between slots.  -ENOMEM when no slot or descriptor
@@ -226,21 +214,16 @@ static int split_at(uint64_t addr)
 		uint64_t start = atomic_load_explicit(&r->start, memory_order_relaxed);
 		uint64_t end = atomic_load_explicit(&r->end, memory_order_relaxed);
 		struct shim_fd ent = { .token = r->token, .type = UVFIO_FILE_DEVICE, .minor = -1 };
-		int holder, memfd;
+		int holder;
 
 		if (!start || addr <= start || addr >= end)
 			continue;
 		if (!slots_free())
 			return -ENOMEM;
-		memfd = memfd_dup(r->memfd);
-		if (memfd < 0)
-			return -errno;
 		holder = holder_open(r->holder, &ent);
-		if (holder < 0) {
-			REAL(close)(memfd);
+		if (holder < 0)
 			return holder;
-		}
-		slot_add(r, addr, end, r->region_off + (addr - start), holder, memfd);
+		slot_add(r, addr, end, r->region_off + (addr - start), holder);
 		slot_set_bounds(r, start, addr);
 		return 0;
 	}
@@ -344,7 +327,6 @@ void shim_mmio_describe(struct shim_memdesc *md)
 {
 	if (!atomic_load_explicit(&slots_used, memory_order_relaxed))
 		return;
-	table_lock();
 	for (uint32_t i = 0; i < md->nsegs; i++) {
 		struct uvfio_mem_seg *seg = &md->segs[i];
 		struct bar_view v;
@@ -355,15 +337,17 @@ void shim_mmio_describe(struct shim_memdesc *md)
 		seg->flags &= ~(UVFIO_SEG_PROT_READ | UVFIO_SEG_PROT_WRITE);
 		seg->flags |= (v.prot & PROT_READ ? UVFIO_SEG_PROT_READ : 0) |
 			      (v.prot & PROT_WRITE ? UVFIO_SEG_PROT_WRITE : 0);
+		/* Without the right to open /proc/self/map_files the BAR's
+		 * memory comes from the daemon, as mmap got it. */
 		if (seg->attached >= 0 || md->nfds == UVFIO_MAX_FDS)
 			continue;
-		fd = REAL(fcntl)(v.memfd, F_DUPFD_CLOEXEC, 0);
+		fd = shim_op_bar_memory(v.token, (int64_t)(v.region_off + (seg->vaddr - v.start)),
+					seg->len);
 		if (fd >= 0) {
 			md->fds[md->nfds] = fd;
 			seg->attached = (int32_t)md->nfds++;
 		}
 	}
-	pthread_mutex_unlock(&slots_lock);
 }
 
 /* ---- signals ---- */
@@ -759,27 +743,21 @@ void *shim_mmio_map(int devfd, const struct shim_fd *ent, void *addr, size_t len
 		forget_locked(base, base + plen);
 	*err = 0;
 	for (i = 0; i < n && !*err; i++) {
-		int holder, memfd;
+		int holder;
 
 		if (!pc[i].trapped && mr->nr_traps &&
 		    REAL(mprotect)((uint8_t *)p + pc[i].offset, pc[i].length, prot) < 0) {
 			*err = -errno;
 			break;
 		}
-		memfd = memfd_dup(mfd);
-		if (memfd < 0) {
-			*err = -errno;
-			break;
-		}
 		holder = holder_open(devfd, &hent);
 		if (holder < 0) {
-			REAL(close)(memfd);
 			*err = holder;
 			break;
 		}
 		tmpl.trapped = pc[i].trapped;
 		slot_add(&tmpl, base + pc[i].offset, base + pc[i].offset + pc[i].length,
-			 off + pc[i].offset, holder, memfd);
+			 off + pc[i].offset, holder);
 	}
 	if (*err) {
 		forget_locked(base, base + plen);

@@ -188,46 +188,61 @@ ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, b
 	return c.rep.ret > (int64_t)count ? (ssize_t)count : (ssize_t)c.rep.ret;
 }
 
-void *shim_op_mmap(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
-		   int flags, int64_t off, int *err)
+/* The daemon's answer to an mmap of [off, off + len) of a device file: the
+ * descriptor to map (or -errno) and where, in *mr. */
+static int mmap_request(uint64_t token, int64_t off, size_t len, uint32_t flags,
+			struct uvfio_mmap_reply *mr)
 {
-	struct uvfio_mmap_reply mr;
 	struct uvfio_call c = {
 		/* the kernel maps whole pages: vfio-pci checks the rounded length */
-		.req = { .op = UVFIO_OP_MMAP, .file = ent->token, .arg0 = (uint64_t)off,
-			 .arg1 = (len + 4095) & ~(uint64_t)4095,
-			 .flags = (prot & PROT_READ ? UVFIO_MMAP_READ : 0) |
-				  (prot & PROT_WRITE ? UVFIO_MMAP_WRITE : 0) |
-				  ((flags & MAP_TYPE) == MAP_SHARED ||
-				   (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ?
-				   UVFIO_MMAP_SHARED : 0) },
-		.rbuf = &mr,
-		.rbuf_cap = sizeof(mr),
+		.req = { .op = UVFIO_OP_MMAP, .file = token, .arg0 = (uint64_t)off,
+			 .arg1 = (len + 4095) & ~(uint64_t)4095, .flags = flags },
+		.rbuf = mr,
+		.rbuf_cap = sizeof(*mr),
 		.rfd_cloexec = 1,
 	};
 	struct shim_chan *ch;
-	void *p;
-	int cerr;
+	int err;
 
-	ch = shim_chan_get(&cerr);
-	if (!ch) {
-		*err = -EIO;
-		return MAP_FAILED;
-	}
-	cerr = shim_chan_call(ch, &c);
-	if (cerr) {
-		*err = chan_errno(cerr);
-		return MAP_FAILED;
-	}
-	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(mr) ||
-	    mr.nr_traps > UVFIO_MMAP_MAX_TRAPS) {
+	ch = shim_chan_get(&err);
+	if (!ch)
+		return -EIO;
+	err = shim_chan_call(ch, &c);
+	if (err)
+		return chan_errno(err);
+	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(*mr) ||
+	    mr->nr_traps > UVFIO_MMAP_MAX_TRAPS) {
 		close_quiet(c.rfd);
-		*err = c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
+		return c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
+	}
+	return c.rfd;
+}
+
+void *shim_op_mmap(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
+		   int flags, int64_t off, int *err)
+{
+	uint32_t mflags = (prot & PROT_READ ? UVFIO_MMAP_READ : 0) |
+			  (prot & PROT_WRITE ? UVFIO_MMAP_WRITE : 0) |
+			  ((flags & MAP_TYPE) == MAP_SHARED ||
+			   (flags & MAP_TYPE) == MAP_SHARED_VALIDATE ? UVFIO_MMAP_SHARED : 0);
+	struct uvfio_mmap_reply mr;
+	int mfd = mmap_request(ent->token, off, len, mflags, &mr);
+	void *p;
+
+	if (mfd < 0) {
+		*err = mfd;
 		return MAP_FAILED;
 	}
-	p = shim_mmio_map(fd, ent, addr, len, prot, flags, c.rfd, (uint64_t)off, &mr, err);
-	close_quiet(c.rfd);
+	p = shim_mmio_map(fd, ent, addr, len, prot, flags, mfd, (uint64_t)off, &mr, err);
+	close_quiet(mfd);
 	return p;
+}
+
+int shim_op_bar_memory(uint64_t token, int64_t off, size_t len)
+{
+	struct uvfio_mmap_reply mr;
+
+	return mmap_request(token, off, len, UVFIO_MMAP_SHARED, &mr);
 }
 
 static uint64_t get_u64(const uint8_t *p)

@@ -177,6 +177,9 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 		   uint32_t flags);
 void *shim_op_mmap(int fd, const struct shim_fd *ent, void *addr, size_t len, int prot,
 		   int flags, int64_t off, int *err);
+/* A descriptor of the memory behind [off, off + len) of a device's BAR (what
+ * an mmap of it maps), or -errno. */
+int shim_op_bar_memory(uint64_t token, int64_t off, size_t len);
 /* A read or write of a device region that may be made from a signal
  * handler (a trapped register access).  Bytes done or -errno. */
 ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, bool write);
