@@ -231,6 +231,9 @@ static void test_ioat(void)
 	sts = ring_and_wait();
 	CHECK((sts & ST_MASK) == ST_HALTED, "halted, status %#llx", (unsigned long long)sts);
 	CHECK((rd64(CHANSTS) & ST_MASK) == ST_HALTED, "CHANSTS halted");
+	/* the same registers through pread, as a driver without mmap sees them */
+	CHECK(pread(s.device, vec, 8, REGION(0) + CHANSTS) == 8 && vec[0] == rd64(CHANSTS),
+	      "CHANSTS by pread");
 	CHECK(rd32m(CHANERR) == CHANERR_SRC, "CHANERR says source address: %#x",
 	      rd32m(CHANERR));
 	CHECK(pread(s.device, &cfg, 4, REGION(VFIO_PCI_CONFIG_REGION_INDEX) + CFG_CHANERR_INT) ==
