@@ -31,6 +31,20 @@ static void close_quiet(int fd)
 	errno = saved;
 }
 
+/* One round trip on the thread's channel: 0, or what the program sees of a
+ * broken channel. */
+static int call_daemon(struct uvfio_call *c)
+{
+	struct shim_chan *ch;
+	int err;
+
+	ch = shim_chan_get(&err);
+	if (!ch)
+		return -EIO;
+	err = shim_chan_call(ch, c);
+	return err ? chan_errno(err) : 0;
+}
+
 static int register_fd(int fd, uint64_t token, uint32_t type, int minor)
 {
 	struct shim_fd ent = { .token = token, .type = type, .minor = minor };
@@ -51,15 +65,10 @@ int shim_op_open(const char *path, int flags, int minor)
 		.payload = path,
 		.rfd_cloexec = !!(flags & O_CLOEXEC),
 	};
-	struct shim_chan *ch;
-	int err;
+	int err = call_daemon(&c);
 
-	ch = shim_chan_get(&err);
-	if (!ch)
-		return -EIO;
-	err = shim_chan_call(ch, &c);
 	if (err)
-		return chan_errno(err);
+		return err;
 	if (c.rep.ret < 0 || c.rfd < 0) {
 		close_quiet(c.rfd);
 		return c.rep.ret < 0 ? (int)c.rep.ret : -EIO;
@@ -201,15 +210,10 @@ static int mmap_request(uint64_t token, int64_t off, size_t len, uint32_t flags,
 		.rbuf_cap = sizeof(*mr),
 		.rfd_cloexec = 1,
 	};
-	struct shim_chan *ch;
-	int err;
+	int err = call_daemon(&c);
 
-	ch = shim_chan_get(&err);
-	if (!ch)
-		return -EIO;
-	err = shim_chan_call(ch, &c);
 	if (err)
-		return chan_errno(err);
+		return err;
 	if (c.rep.ret < 0 || c.rfd < 0 || c.rep.len != sizeof(*mr) ||
 	    mr->nr_traps > UVFIO_MMAP_MAX_TRAPS) {
 		close_quiet(c.rfd);

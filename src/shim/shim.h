@@ -287,7 +287,23 @@ int shim_mem_describe_text(const char *maps, size_t n, uint64_t vaddr, uint64_t 
 			   bool attach, struct shim_memdesc *d);
 void shim_memdesc_release(struct shim_memdesc *d);
 
-/* ---- mmio.c ---- */
+/* ---- mmio.c, mmio_fault.c ---- */
+
+/* A mapped BAR range, as a lookup copies it out of the table. */
+struct shim_bar_view {
+	uint64_t start, end;
+	uint64_t token;			/* the device file */
+	uint64_t region_off;		/* device file offset of start */
+	int prot;			/* what the program asked for */
+	bool trapped;			/* registers, not RAM */
+	uint32_t index;			/* region index */
+	const char *device;		/* the device's name: messages only */
+};
+
+/* The BAR range holding addr.  Safe in a signal handler. */
+bool shim_mmio_lookup(uint64_t addr, struct shim_bar_view *v);
+/* Puts our SIGSEGV and SIGILL handlers in front of the program's (once). */
+void shim_mmio_handlers_install(void);
 
 /* Maps a BAR range the daemon described (the reply descriptor mfd at
  * mr->fd_offset): RAM pieces with prot, register pieces inaccessible and
