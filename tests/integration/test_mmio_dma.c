@@ -9,7 +9,7 @@
  *    with the right CHANERR and status, recovery, a forked child using the
  *    inherited mapping, and threads reading registers meanwhile, in a program
  *    with its own SIGSEGV handler;
- *  - peer-to-peer: ramdev's mapped BAR0 given to type1's MAP_DMA, and edu's
+ *  - peer-to-peer: ramdev's mapped BAR0 given to MAP_DMA (type1 v1 and v2), and edu's
  *    DMA engine writing to its RAM page and register file and reading a
  *    register with a read side effect; iommufd refuses to map it (EFAULT).
  */
@@ -278,7 +278,7 @@ static void test_ioat(void)
 #define P2P_IOVA	0x2000000ull	/* edu reaches 28 bits of address */
 #define BUF_IOVA	0x3000000ull
 
-static void test_p2p(void)
+static void test_p2p(unsigned long iommu_type)
 {
 	struct vfio_setup s;
 	uint8_t *bar, *buf, got[16];
@@ -286,7 +286,7 @@ static void test_p2p(void)
 	int edu_group, edu, iommufd, ioas;
 	uint16_t cmd = 0;
 
-	setup_device(&s, RAM_GROUP, RAM_BDF0, VFIO_TYPE1v2_IOMMU);
+	setup_device(&s, RAM_GROUP, RAM_BDF0, iommu_type);
 	enable_device(s.device);
 	bar = mmap(NULL, RAM_BAR_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, s.device, REGION(0));
 	REQUIRE(bar != MAP_FAILED, "mmap ramdev BAR0");
@@ -363,6 +363,7 @@ int main(void)
 	/* the program's own handler must not see any of the register traps */
 	signal(SIGSEGV, on_segv);
 	test_ioat();
-	test_p2p();
+	test_p2p(VFIO_TYPE1_IOMMU);
+	test_p2p(VFIO_TYPE1v2_IOMMU);
 	return harness_done("mmio-dma");
 }
