@@ -311,6 +311,26 @@ static void session_event(void *arg, uint32_t events)
 	}
 }
 
+int session_adopt(int fd, const struct ucred *cred)
+{
+	struct session *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return -ENOMEM;
+	LIST_INSERT_HEAD(&sessions, s, next);
+	s->sock = fd;
+	s->ctx.pid = cred->pid;
+	s->ctx.uid = cred->uid;
+	s->ctx.gid = cred->gid;
+	s->ctx.mm = vfio_mm_get_by_pid(cred->pid);
+	if (!s->ctx.mm || uvfio_loop_watch(fd, EPOLLIN, session_event, s) < 0) {
+		s->sock = -1;
+		session_free(s);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 static void accept_event(void *arg, uint32_t events)
 {
 	(void)arg;
@@ -319,26 +339,12 @@ static void accept_event(void *arg, uint32_t events)
 		int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
-		struct session *s;
 
 		if (fd < 0)
 			return;
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    !(s = calloc(1, sizeof(*s)))) {
+		    session_adopt(fd, &cred) < 0)
 			close(fd);
-			continue;
-		}
-		LIST_INSERT_HEAD(&sessions, s, next);
-		s->sock = fd;
-		s->ctx.pid = cred.pid;
-		s->ctx.uid = cred.uid;
-		s->ctx.gid = cred.gid;
-		s->ctx.mm = vfio_mm_get_by_pid(cred.pid);
-		if (!s->ctx.mm || uvfio_loop_watch(fd, EPOLLIN, session_event, s) < 0) {
-			s->sock = -1;
-			close(fd);
-			session_free(s);
-		}
 	}
 }
 

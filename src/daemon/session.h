@@ -11,6 +11,11 @@
 
 /* Starts listening at path (mode 0666: the container node is open to all). */
 int session_listen(const char *path);
+/* Serves a connected, non-blocking socket whose peer is cred (what a listen
+ * socket's accept does; also how tests and fuzzers feed the daemon).  On
+ * success the session owns fd; on failure (-ENOMEM) the caller keeps it. */
+struct ucred;
+int session_adopt(int fd, const struct ucred *cred);
 void session_shutdown(void);
 
 /* Opening a node path on behalf of a client: /dev/vfio/vfio, /dev/vfio/$N. */
