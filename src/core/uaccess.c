@@ -5,14 +5,13 @@
 #include "uaccess.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
 #include <sys/syscall.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "util/log.h"
@@ -60,25 +59,49 @@ static bool mm_exited(const struct vfio_mm *mm)
 	return mm->pidfd < 0 || poll(&p, 1, 0) != 0;
 }
 
-struct vfio_mm *vfio_mm_get_by_pid(pid_t pid)
+static unsigned int mm_hash(pid_t pid)
+{
+	return (unsigned int)pid % MM_HASH;
+}
+
+static void close_fd(int fd)
+{
+	if (fd >= 0)
+		close(fd);
+}
+
+struct vfio_mm *vfio_mm_attach(pid_t pid, int pidfd, const uint8_t *image, int memfd)
 {
 	struct vfio_mm *mm;
-	unsigned int h = (unsigned int)pid % MM_HASH;
 
-	for (mm = mms[h]; mm; mm = mm->hash_next)
-		if (mm->pid == pid && !mm_exited(mm)) {
+	if (pidfd < 0)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	for (mm = image ? mms[mm_hash(pid)] : NULL; mm; mm = mm->hash_next) {
+		if (mm->pid == pid && !memcmp(mm->image, image, UVFIO_IMAGE_LEN) &&
+		    !mm_exited(mm)) {
+			close_fd(pidfd);
+			close_fd(memfd);
 			mm->refs++;
 			return mm;
 		}
+	}
 	mm = calloc(1, sizeof(*mm));
-	if (!mm)
+	if (!mm) {
+		close_fd(pidfd);
+		close_fd(memfd);
 		return NULL;
+	}
 	mm->pid = pid;
 	mm->refs = 1;
-	mm->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	mm->cap_ipc_lock = proc_capable(pid, CAP_IPC_LOCK);
-	mm->hash_next = mms[h];
-	mms[h] = mm;
+	mm->pidfd = pidfd;
+	mm->memfd = memfd;
+	mm->cap_ipc_lock = proc_capable(pid, CAP_IPC_LOCK) && !mm_exited(mm);
+	if (image) {
+		memcpy(mm->image, image, UVFIO_IMAGE_LEN);
+		mm->named = true;
+		mm->hash_next = mms[mm_hash(pid)];
+		mms[mm_hash(pid)] = mm;
+	}
 	return mm;
 }
 
@@ -93,31 +116,90 @@ void vfio_mm_put(struct vfio_mm *mm)
 
 	if (--mm->refs)
 		return;
-	for (pp = &mms[(unsigned int)mm->pid % MM_HASH]; *pp; pp = &(*pp)->hash_next) {
+	for (pp = &mms[mm_hash(mm->pid)]; mm->named && *pp; pp = &(*pp)->hash_next) {
 		if (*pp == mm) {
 			*pp = mm->hash_next;
 			break;
 		}
 	}
-	if (mm->pidfd >= 0)
-		close(mm->pidfd);
+	close_fd(mm->pidfd);
+	close_fd(mm->memfd);
 	free(mm);
+}
+
+int vfio_mm_open_image(pid_t pid, int pidfd, const uint8_t *image, uint64_t image_addr,
+		       int memfd)
+{
+	struct pollfd p = { .fd = pidfd, .events = POLLIN };
+	uint8_t found[UVFIO_IMAGE_LEN];
+	char path[64];
+
+	if (memfd < 0) {
+		snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+		memfd = open(path, O_RDWR | O_CLOEXEC);
+		if (memfd < 0)
+			return -errno;
+	}
+	/* The name proves the image; a live pidfd proves the pid was not
+	 * reused for another process meanwhile. */
+	if (image_addr > INT64_MAX ||
+	    pread(memfd, found, sizeof(found), (off_t)image_addr) != sizeof(found) ||
+	    memcmp(found, image, sizeof(found)) || pidfd < 0 || poll(&p, 1, 0) != 0) {
+		close(memfd);
+		return -EPERM;
+	}
+	return memfd;
+}
+
+/*
+ * RLIMIT_MEMLOCK of mm's process in pages, from /proc/PID/limits, which any
+ * user may read (prlimit() on another user's process needs CAP_SYS_RESOURCE
+ * even for root).  Read fresh each time, as the kernel checks the current
+ * limit; trusted only if the process was still alive after the read, so the
+ * pid still named it.  False when it cannot be known.
+ */
+static bool memlock_limit(const struct vfio_mm *mm, uint64_t *pages)
+{
+	char path[64], line[256];
+	bool found = false;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/limits", (int)mm->pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long soft;
+		char *p;
+
+		if (strncmp(line, "Max locked memory", 17))
+			continue;
+		p = line + 17;
+		while (*p == ' ')
+			p++;
+		if (!strncmp(p, "unlimited", 9)) {
+			*pages = UINT64_MAX;
+			found = true;
+		} else if (sscanf(p, "%llu", &soft) == 1) {
+			*pages = soft / (uint64_t)page_size();
+			found = true;
+		}
+		break;
+	}
+	fclose(f);
+	return found && !mm_exited(mm);
 }
 
 int vfio_mm_lock_acct(struct vfio_mm *mm, int64_t npages)
 {
-	struct rlimit rl;
-
 	if (npages > 0 && !mm->cap_ipc_lock) {
 		uint64_t limit;
 
-		if (prlimit(mm->pid, RLIMIT_MEMLOCK, NULL, &rl) < 0)
+		if (!memlock_limit(mm, &limit))
 			return -ENOMEM;
-		limit = rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX
-						     : rl.rlim_cur / (uint64_t)page_size();
 		if (mm->locked_vm + (uint64_t)npages > limit) {
-			uvfio_dbg_rl("pid %d: RLIMIT_MEMLOCK (%llu) exceeded", (int)mm->pid,
-				     (unsigned long long)rl.rlim_cur);
+			uvfio_dbg_rl("pid %d: RLIMIT_MEMLOCK (%llu pages) exceeded", (int)mm->pid,
+				     (unsigned long long)limit);
 			return -ENOMEM;
 		}
 	}
@@ -128,15 +210,15 @@ int vfio_mm_lock_acct(struct vfio_mm *mm, int64_t npages)
 	return 0;
 }
 
+/* Through the process's own /proc/self/mem: once its address space is gone
+ * (exec, exit) every access fails, even if the pid lives on. */
 static int mm_rw(struct vfio_mm *mm, uint64_t vaddr, void *buf, size_t len, bool write)
 {
-	if (mm_exited(mm))
+	if (mm->memfd < 0 || mm_exited(mm) || vaddr > INT64_MAX || len > INT64_MAX - vaddr)
 		return -EFAULT;
 	while (len) {
-		struct iovec local = { .iov_base = buf, .iov_len = len };
-		struct iovec remote = { .iov_base = (void *)(uintptr_t)vaddr, .iov_len = len };
-		ssize_t n = write ? process_vm_writev(mm->pid, &local, 1, &remote, 1, 0)
-				  : process_vm_readv(mm->pid, &local, 1, &remote, 1, 0);
+		ssize_t n = write ? pwrite(mm->memfd, buf, len, (off_t)vaddr)
+				  : pread(mm->memfd, buf, len, (off_t)vaddr);
 
 		if (n <= 0)
 			return -EFAULT;

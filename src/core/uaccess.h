@@ -15,11 +15,21 @@
 #include <sys/types.h>
 
 #include "transport/ioctl_codec.h"
+#include "transport/wire.h"
 
-/* One client process: the owner of pinned-page accounting. */
+/*
+ * One client address space, like the kernel's mm_struct: what MAP_DMA pins
+ * and accounts.  Its memory is reached only through the process's own
+ * /proc/self/mem, opened by the process and handed over at connect: that
+ * descriptor follows the address space, not the pid, so after an exec, exit
+ * or pid reuse it reaches nothing, whatever the daemon's privileges.
+ */
 struct vfio_mm {
 	pid_t pid;
-	int pidfd;		/* keeps the identity of pid stable */
+	int pidfd;		/* the process, for liveness and /proc look-ups */
+	int memfd;		/* its /proc/self/mem, -1: no memory access */
+	uint8_t image[UVFIO_IMAGE_LEN];	/* which program image of pid */
+	bool named;		/* shared by the connections that name its image */
 	unsigned int refs;
 	uint64_t locked_vm;	/* pages accounted, like mm->locked_vm */
 	bool cap_ipc_lock;	/* unlimited pinning, like capable(CAP_IPC_LOCK) */
@@ -30,7 +40,24 @@ struct vfio_mm {
  * effective set. */
 bool proc_capable(pid_t pid, int cap);
 
-struct vfio_mm *vfio_mm_get_by_pid(pid_t pid);	/* new or existing, +1 ref */
+/*
+ * The address space of process pid (pidfd: that process, or -1 to open one).
+ * With an image (the random name the process's shim gives its current program
+ * image), connections naming the same pid and image share one mm, as threads
+ * share one; without, the mm is private to the caller.  memfd is the
+ * process's /proc/self/mem or -1.  Takes pidfd and memfd (closed when unused);
+ * +1 ref, or NULL.
+ */
+struct vfio_mm *vfio_mm_attach(pid_t pid, int pidfd, const uint8_t *image, int memfd);
+/*
+ * A /proc/PID/mem descriptor for the image of the process behind pidfd that
+ * holds `image` at image_addr: memfd if the client gave one (or -1 to open
+ * the process's own, where the daemon may), checked by reading the name
+ * through it, so it cannot reach another image or process.  Takes memfd;
+ * the descriptor or -errno.
+ */
+int vfio_mm_open_image(pid_t pid, int pidfd, const uint8_t *image, uint64_t image_addr,
+		       int memfd);
 void vfio_mm_get(struct vfio_mm *mm);
 void vfio_mm_put(struct vfio_mm *mm);
 /* Account npages (negative to release) against RLIMIT_MEMLOCK of mm's

@@ -2,6 +2,7 @@
 #include "session.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,8 +11,13 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD	77	/* Linux 6.5 */
+#endif
 
 #include "control.h"
 #include "core/vfio.h"
@@ -24,6 +30,7 @@
 struct session {
 	int sock;
 	struct vfio_uctx ctx;
+	bool hello;		/* the client named its address space */
 	bool waiting;		/* a control command answers later */
 	bool dead;		/* hung up while waiting */
 	LIST_ENTRY(session) next;
@@ -211,6 +218,39 @@ static void do_mmap(struct session *s, struct uvfio_inmsg *m, struct vfio_file *
 	reply(s, 0, &req.out, sizeof(req.out), NULL, req.fd);
 }
 
+/* The client's shim names its program image and, if it could open it, hands
+ * over its own /proc/self/mem: from then on this session's DMA mappings reach
+ * that address space and nothing else.  Without a checked descriptor the
+ * session keeps an mm that reaches no memory. */
+static void do_hello(struct session *s, struct uvfio_inmsg *m)
+{
+	struct uvfio_hello hello;
+	struct vfio_mm *mm;
+	int memfd;
+
+	if (s->hello || m->req.len != sizeof(hello) || m->nfds > 1) {
+		reply(s, -EINVAL, NULL, 0, NULL, -1);
+		return;
+	}
+	memcpy(&hello, m->payload, sizeof(hello));
+	memfd = vfio_mm_open_image(s->ctx.pid, s->ctx.mm->pidfd, hello.image, hello.image_addr,
+				   m->nfds ? m->fds[0] : -1);
+	m->nfds = 0;		/* taken */
+	mm = vfio_mm_attach(s->ctx.pid, fcntl(s->ctx.mm->pidfd, F_DUPFD_CLOEXEC, 0),
+			    hello.image, memfd < 0 ? -1 : memfd);
+	if (!mm) {
+		reply(s, -ENOMEM, NULL, 0, NULL, -1);
+		return;
+	}
+	if (memfd < 0)
+		uvfio_dbg("pid %d: no access to its memory: %s", (int)s->ctx.pid,
+			  strerror(-memfd));
+	vfio_mm_put(s->ctx.mm);
+	s->ctx.mm = mm;
+	s->hello = true;
+	reply(s, 0, NULL, 0, NULL, -1);
+}
+
 static void do_control(struct session *s, struct uvfio_inmsg *m)
 {
 	char cmd[512];
@@ -240,6 +280,9 @@ static void handle(struct session *s, struct uvfio_inmsg *m)
 	struct vfio_file *f = NULL;
 
 	switch (m->req.op) {
+	case UVFIO_OP_HELLO:
+		do_hello(s, m);
+		return;
 	case UVFIO_OP_OPEN:
 		do_open(s, m);
 		return;
@@ -311,6 +354,17 @@ static void session_event(void *arg, uint32_t events)
 	}
 }
 
+/* The peer process as it was at connect (SO_PEERPIDFD), or by its pid. */
+static int peer_pidfd(int fd, pid_t pid)
+{
+	int pidfd;
+	socklen_t len = sizeof(pidfd);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) == 0)
+		return pidfd;
+	return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
 int session_adopt(int fd, const struct ucred *cred)
 {
 	struct session *s = calloc(1, sizeof(*s));
@@ -322,7 +376,8 @@ int session_adopt(int fd, const struct ucred *cred)
 	s->ctx.pid = cred->pid;
 	s->ctx.uid = cred->uid;
 	s->ctx.gid = cred->gid;
-	s->ctx.mm = vfio_mm_get_by_pid(cred->pid);
+	/* until the client names its address space, none is reachable */
+	s->ctx.mm = vfio_mm_attach(cred->pid, peer_pidfd(fd, cred->pid), NULL, -1);
 	if (!s->ctx.mm || uvfio_loop_watch(fd, EPOLLIN, session_event, s) < 0) {
 		s->sock = -1;
 		session_free(s);
@@ -348,26 +403,37 @@ static void accept_event(void *arg, uint32_t events)
 	}
 }
 
-int session_listen(const char *path)
+int session_listen(int dirfd, const char *name)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	mode_t mask;
 	int ret;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	/* bind() needs a path: name the directory by our descriptor of it,
+	 * so no component of the path can be swapped under us. */
+	ret = snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, name);
+	if (ret < 0 || ret >= (int)sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
 	listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (listen_fd < 0)
 		return -errno;
-	unlink(path);
-	if (bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(path, 0666) < 0 || listen(listen_fd, 128) < 0) {
+	/* A stale socket goes; unlinkat removes a symlink, never its target. */
+	ret = unlinkat(dirfd, name, 0) < 0 && errno != ENOENT ? -errno : 0;
+	/* The node takes the socket's own mode less the umask: 0666 (the
+	 * container node is open to all) with no chmod of a path after. */
+	mask = umask(0);
+	if (!ret && (fchmod(listen_fd, 0666) < 0 ||
+		     bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0))
 		ret = -errno;
+	umask(mask);
+	if (!ret && listen(listen_fd, 128) < 0)
+		ret = -errno;
+	if (ret) {
 		close(listen_fd);
 		listen_fd = -1;
 		return ret;
 	}
-	snprintf(listen_path, sizeof(listen_path), "%s", path);
+	snprintf(listen_path, sizeof(listen_path), "%s", sa.sun_path);
 	return uvfio_loop_watch(listen_fd, EPOLLIN, accept_event, NULL);
 }
 

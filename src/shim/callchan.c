@@ -21,10 +21,12 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 #include <sys/mman.h>
-#include <sys/prctl.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/queue.h>
+#include <time.h>
 #include <unistd.h>
 
 struct shim_chan {
@@ -42,6 +44,36 @@ static pthread_key_t chan_key;
 static __thread struct shim_chan *my_chan;
 /* Non-zero while this thread is inside the channel code. */
 static __thread volatile unsigned int chan_busy;
+
+/*
+ * The name of this program image: random, made anew in a fork child (and
+ * by exec, which loads the shim afresh).  The daemon shares one address
+ * space among the connections that name the same image of the same pid.
+ */
+static uint8_t image[UVFIO_IMAGE_LEN];
+static _Atomic bool image_set;
+static pthread_mutex_t image_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void image_new(void)
+{
+	size_t got = 0;
+
+	/* Unique, not secret: a client can only name images of its own pid. */
+	while (got < sizeof(image)) {
+		ssize_t n = getrandom(image + got, sizeof(image) - got, 0);
+
+		if (n > 0) {
+			got += (size_t)n;
+		} else if (errno != EINTR) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			memcpy(image, &ts, sizeof(ts) < sizeof(image) ? sizeof(ts) : sizeof(image));
+			break;
+		}
+	}
+	atomic_store(&image_set, true);
+}
 
 /* Caller holds chans_lock. */
 static void chan_disconnect(struct shim_chan *ch)
@@ -82,9 +114,12 @@ static void atfork_parent(void)
 }
 
 /* The child holds copies of every thread's channel; only the forking
- * thread survives, and even its channel is the parent's stream. */
+ * thread survives, and even its channel is the parent's stream.  Its address
+ * space is a new one: a new image name. */
 static void atfork_child(void)
 {
+	if (atomic_load(&image_set))
+		image_new();
 	struct shim_chan *ch = LIST_FIRST(&chans), *next;
 
 	for (; ch; ch = next) {
@@ -108,24 +143,40 @@ static void chan_setup(void)
 #define CHAN_FD_BASE	512
 
 /*
- * The daemon reaches our private memory (DMA into anonymous buffers) with
- * process_vm_readv/writev.  Where Yama restricts ptrace to descendants, name
- * the daemon as our tracer; a no-op elsewhere.
+ * Names our address space to the daemon: the image, where it lies in our
+ * memory, and our own /proc/self/mem, which reaches this address space and
+ * no other, so the daemon needs no ptrace rights over us and loses access
+ * when we exec or exit.  A process that changed its credentials cannot open
+ * its own /proc/self/mem (it is no longer dumpable); then a daemon that may
+ * opens it and proves it reached this image by finding the name there.
  */
-static void allow_daemon_access(int chan)
+static int chan_hello(int chan)
 {
-	/* Yama keeps the exception per process: a forked child asks again. */
-	static _Atomic pid_t done_for;
-	struct ucred cred;
-	socklen_t len = sizeof(cred);
-	pid_t self = getpid();
+	struct uvfio_hello hello = { .image_addr = (uintptr_t)image };
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_HELLO, .len = sizeof(hello) },
+		.payload = &hello,
+	};
+	int mem, err;
 
-	if (atomic_load(&done_for) == self ||
-	    getsockopt(chan, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
-		return;
-	/* EINVAL: no Yama in this kernel, nothing to allow. */
-	if (prctl(PR_SET_PTRACER, (unsigned long)cred.pid, 0, 0, 0) == 0 || errno == EINVAL)
-		atomic_store(&done_for, self);
+	if (!atomic_load(&image_set)) {
+		pthread_mutex_lock(&image_lock);
+		if (!atomic_load(&image_set))
+			image_new();
+		pthread_mutex_unlock(&image_lock);
+	}
+	memcpy(hello.image, image, sizeof(hello.image));
+	mem = REAL(open)("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem >= 0) {
+		c.fds = &mem;
+		c.nfds = 1;
+	}
+	err = uvfio_chan_call(chan, &c);
+	if (mem >= 0)
+		REAL(close)(mem);
+	if (!err && c.rfd >= 0)
+		REAL(close)(c.rfd);
+	return err;
 }
 
 static int chan_connect(struct shim_chan *ch)
@@ -136,7 +187,11 @@ static int chan_connect(struct shim_chan *ch)
 
 	if (fd < 0)
 		return fd;
-	allow_daemon_access(fd);
+	err = chan_hello(fd);
+	if (err) {
+		REAL(close)(fd);
+		return err;
+	}
 	high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, CHAN_FD_BASE);
 	if (high >= 0) {
 		REAL(close)(fd);

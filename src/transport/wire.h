@@ -24,7 +24,7 @@
 #define UVFIO_RW_CHUNK		(128u * 1024u)
 
 enum uvfio_op {
-	UVFIO_OP_HELLO = 1,	/* call channel setup: version check */
+	UVFIO_OP_HELLO = 1,	/* payload: struct uvfio_hello; fd: /proc/self/mem */
 	UVFIO_OP_OPEN,		/* payload: path; arg0: open flags -> fd + token */
 	UVFIO_OP_LEARN,		/* fd attached -> token + file type, or -EBADF */
 	UVFIO_OP_IOCTL,		/* arg0: cmd, arg1: raw arg; payload: ioctl codec */
@@ -33,6 +33,16 @@ enum uvfio_op {
 	UVFIO_OP_RELEASE_SYNC,	/* after close(): release now if the last ref went */
 	UVFIO_OP_CONTROL,	/* payload: a control command line (CLI) */
 	UVFIO_OP_MAX
+};
+
+/* UVFIO_OP_HELLO: the client names its address space (first request of a
+ * call channel).  image is random per program image of the process and
+ * stands at image_addr in its memory. */
+#define UVFIO_IMAGE_LEN		16
+
+struct uvfio_hello {
+	uint8_t image[UVFIO_IMAGE_LEN];
+	uint64_t image_addr;
 };
 
 /* UVFIO_OP_RW flags */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* dma_mem built straight from a file, as iommufd's IOAS_MAP_FILE uses it. */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +17,8 @@
 
 static void test_from_file(void **state)
 {
-	struct vfio_mm *mm = vfio_mm_get_by_pid(getpid());
+	struct vfio_mm *mm = vfio_mm_attach(getpid(), -1, NULL,
+					    open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	uint64_t base = mm->locked_vm;
 	struct dma_mem *mem;
 	uint8_t *view, buf[64];

@@ -5,6 +5,7 @@
  * built here by hand, and the "user" is this very process.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -820,7 +821,8 @@ static int group_setup(void **state)
 {
 	(void)state;
 	ctx.pid = getpid();
-	ctx.mm = vfio_mm_get_by_pid(ctx.pid);
+	ctx.mm = vfio_mm_attach(ctx.pid, -1, NULL,
+				open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	return ctx.mm ? 0 : -1;
 }
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -27,7 +28,8 @@ void itest_setup(void)
 	itest_ctx.pid = getpid();
 	itest_ctx.uid = getuid();
 	itest_ctx.gid = getgid();
-	itest_ctx.mm = vfio_mm_get_by_pid(itest_ctx.pid);
+	itest_ctx.mm = vfio_mm_attach(itest_ctx.pid, -1, NULL,
+				      open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	assert_non_null(itest_ctx.mm);
 	itest_seg_reset();
 }
