@@ -2,16 +2,18 @@
 /*
  * uvfio: run programs against a uvfio "host", and administer it.
  *
- *   uvfio run [--connect DIR | --topology FILE] [--debug] [--] PROGRAM [ARGS...]
- *   uvfio daemon --dir DIR [--topology FILE] [--debug]
+ *   uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] [--debug]
+ *             [--] PROGRAM [ARGS...]
+ *   uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] [--debug]
  *   uvfio ls | stats                 [--dir DIR]
  *   uvfio bind BDF DRIVER | unbind BDF [--dir DIR]
  *
- * DIR defaults to $UVFIO_DIR for the administrative commands.
+ * DIR defaults to $UVFIO_DIR for the administrative commands.  uvfiod creates
+ * DIR, or checks that it is a real directory of ours that nobody else may
+ * write, and refuses it otherwise (util/dir.h).
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <libgen.h>
 #include <limits.h>
@@ -27,6 +29,7 @@
 #include <unistd.h>
 
 #include "transport/channel.h"
+#include "util/dir.h"
 
 #ifndef UVFIO_LIBDIR
 #define UVFIO_LIBDIR "/usr/local/lib"
@@ -57,13 +60,6 @@ static int find_sibling(const char *name, const char *fallback_dir, char *out, s
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st; (void)flag; (void)ftw;
-	remove(path);
-	return 0;
-}
-
 static bool wait_for_socket(const char *dir, int seconds)
 {
 	char sock[PATH_MAX];
@@ -84,7 +80,8 @@ static bool wait_for_socket(const char *dir, int seconds)
 }
 
 /* Starts uvfiod on dir and waits until it serves.  Returns its pid. */
-static pid_t start_daemon(const char *dir, const char *topology, bool debug, bool foreground)
+static pid_t start_daemon(const char *dir, const char *dir_mode, const char *topology,
+			  bool debug, bool foreground)
 {
 	char daemon_path[PATH_MAX], fdarg[16], buf[16];
 	int pipefd[2];
@@ -100,7 +97,7 @@ static pid_t start_daemon(const char *dir, const char *topology, bool debug, boo
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		const char *argv[10];
+		const char *argv[12];
 		int n = 0;
 
 		/* Only the ready pipe survives exec. */
@@ -111,6 +108,10 @@ static pid_t start_daemon(const char *dir, const char *topology, bool debug, boo
 		argv[n++] = dir;
 		argv[n++] = "--ready-fd";
 		argv[n++] = fdarg;
+		if (dir_mode) {
+			argv[n++] = "--dir-mode";
+			argv[n++] = dir_mode;
+		}
 		if (topology) {
 			argv[n++] = "--topology";
 			argv[n++] = topology;
@@ -148,6 +149,13 @@ static int status_to_exit(int status)
 
 static pid_t child_pid;
 
+static void remove_private_dir(const char *dir, int dir_fd)
+{
+	uvfio_empty_dir(dir_fd);
+	close(dir_fd);
+	rmdir(dir);
+}
+
 static void forward_signal(int sig)
 {
 	if (child_pid > 0)
@@ -159,27 +167,32 @@ static int cmd_run(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "connect", required_argument, NULL, 'c' },
 		{ "topology", required_argument, NULL, 't' },
+		{ "dir-mode", required_argument, NULL, 'm' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ 0 }
 	};
-	const char *connect_dir = NULL, *topology = NULL;
-	char dir[PATH_MAX], shim[PATH_MAX], preload[PATH_MAX * 2];
+	/* The private directory is readable by all (never writable): the
+	 * program may switch users, as a VMM dropping privileges does, and the
+	 * nodes' own modes say who may open them. */
+	const char *connect_dir = NULL, *topology = NULL, *dir_mode = "0755";
+	char dir[PATH_MAX], shim[PATH_MAX], preload[PATH_MAX * 2], err[PATH_MAX + 256];
+	int c, status, ret, dir_fd = -1;
 	pid_t daemon = -1;
 	bool debug = false;
-	int c, status, ret;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': connect_dir = optarg; break;
 		case 't': topology = optarg; break;
+		case 'm': dir_mode = optarg; break;
 		case 'D': debug = true; break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
-		fprintf(stderr, "usage: uvfio run [--connect DIR | --topology FILE] [--debug] "
-			"[--] PROGRAM [ARGS...]\n");
+		fprintf(stderr, "usage: uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] "
+			"[--debug] [--] PROGRAM [ARGS...]\n");
 		return 2;
 	}
 	if (find_sibling("libuvfio-shim.so", UVFIO_LIBDIR, shim, sizeof(shim))) {
@@ -199,9 +212,17 @@ static int cmd_run(int argc, char **argv)
 			perror("uvfio: mkdtemp");
 			return 1;
 		}
-		daemon = start_daemon(dir, topology, debug, false);
+		/* Held open to empty it at the end without following anything
+		 * planted in it. */
+		dir_fd = uvfio_dir_open(dir, UVFIO_DIR_MODE_DEFAULT, false, err, sizeof(err));
+		if (dir_fd < 0) {
+			fprintf(stderr, "uvfio: %s\n", err);
+			rmdir(dir);
+			return 1;
+		}
+		daemon = start_daemon(dir, dir_mode, topology, debug, false);
 		if (daemon < 0) {
-			nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+			remove_private_dir(dir, dir_fd);
 			return 1;
 		}
 	}
@@ -240,7 +261,7 @@ static int cmd_run(int argc, char **argv)
 			if (!ret)
 				ret = 70;
 		}
-		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+		remove_private_dir(dir, dir_fd);
 	}
 	return ret;
 }
@@ -249,11 +270,12 @@ static int cmd_daemon(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
+		{ "dir-mode", required_argument, NULL, 'm' },
 		{ "topology", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ 0 }
 	};
-	const char *dir = NULL, *topology = NULL;
+	const char *dir = NULL, *dir_mode = NULL, *topology = NULL;
 	bool debug = false;
 	int c, status;
 	pid_t pid;
@@ -262,20 +284,19 @@ static int cmd_daemon(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
+		case 'm': dir_mode = optarg; break;
 		case 't': topology = optarg; break;
 		case 'D': debug = true; break;
 		default: return 2;
 		}
 	}
 	if (!dir) {
-		fprintf(stderr, "usage: uvfio daemon --dir DIR [--topology FILE] [--debug]\n");
+		fprintf(stderr, "usage: uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] "
+			"[--debug]\n");
 		return 2;
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		perror(dir);
-		return 1;
-	}
-	pid = start_daemon(dir, topology, debug, true);
+	/* uvfiod makes the directory itself, or refuses one it cannot trust. */
+	pid = start_daemon(dir, dir_mode, topology, debug, true);
 	if (pid < 0)
 		return 1;
 	child_pid = pid;
@@ -324,8 +345,9 @@ static int cmd_control(const char *dir, const char *command)
 
 static void usage(void)
 {
-	fputs("usage: uvfio run [--connect DIR | --topology FILE] [--debug] [--] PROGRAM [ARGS...]\n"
-	      "       uvfio daemon --dir DIR [--topology FILE] [--debug]\n"
+	fputs("usage: uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] [--debug]\n"
+	      "                 [--] PROGRAM [ARGS...]\n"
+	      "       uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] [--debug]\n"
 	      "       uvfio ls|stats [--dir DIR]\n"
 	      "       uvfio bind BDF DRIVER [--dir DIR]\n"
 	      "       uvfio unbind BDF [--dir DIR]\n", stderr);

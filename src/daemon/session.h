@@ -9,8 +9,9 @@
 
 #include <sys/types.h>
 
-/* Starts listening at path (mode 0666: the container node is open to all). */
-int session_listen(const char *path);
+/* Starts listening at name inside the directory dirfd, which must stay open
+ * until session_shutdown() (mode 0666: the container node is open to all). */
+int session_listen(int dirfd, const char *name);
 /* Serves a connected, non-blocking socket whose peer is cred (what a listen
  * socket's accept does; also how tests and fuzzers feed the daemon).  On
  * success the session owns fd; on failure (-ENOMEM) the caller keeps it. */

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,110 +13,144 @@
 
 #include "core/vfio.h"
 #include "pci/pci_bus.h"
+#include "util/dir.h"
 #include "util/log.h"
 
 #define PCI_ROOT "devices/pci0000:10"	/* our devices' root complex */
 #define VFIO_CDEV_MAJOR	241		/* what the kernel's vfio cdev region gets */
 
-/* Paths under the daemon dir; an over-long one fails to open later. */
-static void pathf(char out[PATH_MAX], const char *fmt, ...)
+/*
+ * Everything below is made relative to directory descriptors, with
+ * O_NOFOLLOW, and fresh files with O_EXCL: a symlink found in the daemon's
+ * directory is never written through.
+ */
+
+static void close_fd(int fd)
 {
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The directory rel (a/b/c) under base, made with its parents if need be.
+ * Returns its descriptor or -errno. */
+static int dir_at(int base, const char *fmt, ...)
+{
+	char rel[PATH_MAX], *save = NULL, *comp;
+	int fd = base, next, ret;
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(out, PATH_MAX, fmt, ap);
+	ret = vsnprintf(rel, sizeof(rel), fmt, ap);
 	va_end(ap);
-}
-
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX];
-
-	pathf(tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	if (ret < 0 || ret >= (int)sizeof(rel))
+		return -ENAMETOOLONG;
+	for (comp = strtok_r(rel, "/", &save); comp; comp = strtok_r(NULL, "/", &save)) {
+		/* A name from a topology (a driver's) must not climb out. */
+		if (!strcmp(comp, ".") || !strcmp(comp, "..")) {
+			ret = -EINVAL;
+			goto fail;
+		}
+		if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST) {
+			ret = -errno;
+			goto fail;
+		}
+		next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (next < 0) {
+			ret = -errno;
+			goto fail;
+		}
+		if (fd != base)
+			close(fd);
+		fd = next;
 	}
-	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
+	return fd != base ? fd : -EINVAL;
+fail:
+	if (fd != base)
+		close(fd);
+	return ret;
 }
 
-static int put_file(const char *path, const void *data, size_t len, mode_t mode)
+/* A new file: the tree is built fresh, so anything already there is wrong. */
+static int new_file(int dfd, const char *name, mode_t mode)
 {
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	int fd = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+
+	return fd < 0 ? -errno : fd;
+}
+
+static int put_file(int dfd, const char *name, const void *data, size_t len, mode_t mode)
+{
+	int fd = new_file(dfd, name, mode);
 	ssize_t n;
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	n = write(fd, data, len);
 	close(fd);
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-static int putf(const char *dir, const char *name, const char *fmt, ...)
+static int putf(int dfd, const char *name, const char *fmt, ...)
 {
-	char path[PATH_MAX], buf[1024];
+	char buf[1024];
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	n = vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
-	pathf(path, "%s/%s", dir, name);
-	return put_file(path, buf, (size_t)n, 0444);
+	return put_file(dfd, name, buf, (size_t)n, 0444);
 }
 
-static int link_at(const char *target, const char *dir, const char *name)
+static int link_at(int dfd, const char *name, const char *fmt, ...)
 {
-	char path[PATH_MAX];
+	char target[PATH_MAX];
+	va_list ap;
 
-	pathf(path, "%s/%s", dir, name);
-	return symlink(target, path) < 0 ? -errno : 0;
+	va_start(ap, fmt);
+	vsnprintf(target, sizeof(target), fmt, ap);
+	va_end(ap);
+	return symlinkat(target, dfd, name) < 0 ? -errno : 0;
 }
 
 /* The device cdev's class device: <BDF>/vfio-dev/vfioN, which programs scan
  * to find /dev/vfio/devices/vfioN, and its /sys/class/vfio-dev link. */
-static int write_vfio_dev(const char *sys, const char *devdir, struct host_device *dev)
+static int write_vfio_dev(int sys, int devdir, struct host_device *dev)
 {
-	char d[PATH_MAX], p[PATH_MAX], name[32];
-	int idx = dev->vdev->index, ret;
+	int idx = dev->vdev->index, d;
+	char name[32];
 
 	snprintf(name, sizeof(name), "vfio%d", idx);
-	pathf(d, "%s/vfio-dev/%s", devdir, name);
-	ret = mkdirs(d);
-	if (ret)
-		return ret;
+	d = dir_at(devdir, "vfio-dev/%s", name);
+	if (d < 0)
+		return d;
 	putf(d, "dev", "%d:%d\n", VFIO_CDEV_MAJOR, idx);
 	putf(d, "uevent", "MAJOR=%d\nMINOR=%d\nDEVNAME=vfio/devices/%s\n", VFIO_CDEV_MAJOR, idx,
 	     name);
-	link_at("../../../../../class/vfio-dev", d, "subsystem");
-	pathf(p, "../../../%s", dev->name);
-	link_at(p, d, "device");
-	pathf(p, "%s/class/vfio-dev", sys);
-	ret = mkdirs(p);
-	if (ret)
-		return ret;
-	pathf(d, "../../" PCI_ROOT "/%s/vfio-dev/%s", dev->name, name);
-	return link_at(d, p, name);
+	link_at(d, "subsystem", "../../../../../class/vfio-dev");
+	link_at(d, "device", "../../../%s", dev->name);
+	close(d);
+	d = dir_at(sys, "class/vfio-dev");
+	if (d < 0)
+		return d;
+	link_at(d, name, "../../" PCI_ROOT "/%s/vfio-dev/%s", dev->name, name);
+	close(d);
+	return 0;
 }
 
-static int write_device(const char *sys, struct host_device *dev)
+static int write_device(int sys, struct host_device *dev)
 {
 	struct pci_sysfs_info info;
-	char d[PATH_MAX], p[PATH_MAX], buf[1024];
+	char buf[1024];
 	size_t len = 0;
-	int ret;
+	int d, ret;
 
 	ret = pci_bus_sysfs_info(dev, &info);
 	if (ret)
 		return ret;
-	pathf(d, "%s/" PCI_ROOT "/%s", sys, dev->name);
-	ret = mkdirs(d);
-	if (ret)
-		return ret;
+	d = dir_at(sys, PCI_ROOT "/%s", dev->name);
+	if (d < 0)
+		return d;
 
 	putf(d, "vendor", "0x%04x\n", info.vendor);
 	putf(d, "device", "0x%04x\n", info.device);
@@ -147,176 +180,230 @@ static int write_device(const char *sys, struct host_device *dev)
 					(unsigned long long)start, (unsigned long long)end,
 					(unsigned long long)flags);
 	}
-	pathf(p, "%s/resource", d);
-	put_file(p, buf, len, 0444);
-	pathf(p, "%s/config", d);
-	put_file(p, info.config, info.config_size, 0644);
+	put_file(d, "resource", buf, len, 0444);
+	put_file(d, "config", info.config, info.config_size, 0644);
 
-	link_at("../../../bus/pci", d, "subsystem");
-	pathf(p, "../../../kernel/iommu_groups/%d", dev->iommu_group->id);
-	link_at(p, d, "iommu_group");
-	if (dev->driver[0]) {
-		pathf(p, "../../../bus/pci/drivers/%s", dev->driver);
-		link_at(p, d, "driver");
-	}
-	if (dev->vdev)
-		return write_vfio_dev(sys, d, dev);
-	return 0;
+	link_at(d, "subsystem", "../../../bus/pci");
+	link_at(d, "iommu_group", "../../../kernel/iommu_groups/%d", dev->iommu_group->id);
+	if (dev->driver[0])
+		link_at(d, "driver", "../../../bus/pci/drivers/%s", dev->driver);
+	ret = dev->vdev ? write_vfio_dev(sys, d, dev) : 0;
+	close(d);
+	return ret;
 }
 
-/* Device nodes are plain files carrying the owner and mode of the node. */
-static void put_node(const char *path, mode_t mode, uid_t uid, gid_t gid)
+/* Device nodes are plain files carrying the owner and mode of the node;
+ * both set on the descriptor, exactly (no umask), owner first so that a
+ * chown cannot clear mode bits. */
+static void put_node(int dfd, const char *name, mode_t mode, uid_t uid, gid_t gid)
 {
-	put_file(path, "", 0, mode);
-	chmod(path, mode);
-	if (geteuid() == 0 && chown(path, uid, gid) < 0)
-		uvfio_dbg("chown %s: %s", path, strerror(errno));
+	int fd = new_file(dfd, name, mode);
+
+	if (fd < 0)
+		return;
+	if (geteuid() == 0 && fchown(fd, uid, gid) < 0)
+		uvfio_dbg("chown %s: %s", name, strerror(errno));
+	fchmod(fd, mode);
+	close(fd);
 }
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+static int build_sys(int sys, FILE *redirects)
 {
-	(void)st; (void)flag; (void)ftw;
-	return remove(path) < 0 ? -1 : 0;
-}
-
-static void rm_tree(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Builds the whole tree into stage/, then swaps it in: readers see the old
- * or the new tree, only for an instant neither. */
-static int build(const char *stage, FILE *redirects)
-{
-	char sys[PATH_MAX], p[PATH_MAX], q[PATH_MAX];
+	static const char *const dirs[] = {
+		"bus/pci/devices", "bus/pci/drivers/vfio-pci", "kernel/iommu_groups",
+		"module/vfio/parameters", "module/vfio_pci/parameters",
+		"module/vfio_iommu_type1/parameters", PCI_ROOT,
+	};
 	struct iommu_group *g;
-	int ret;
+	int d, ret = 0;
 
-	pathf(sys, "%s/sys", stage);
-	const char *dirs[] = { "bus/pci/devices", "bus/pci/drivers/vfio-pci", "kernel/iommu_groups",
-			       "module/vfio/parameters", "module/vfio_pci/parameters",
-			       "module/vfio_iommu_type1/parameters", PCI_ROOT };
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
-		pathf(p, "%s/%s", sys, dirs[i]);
-		ret = mkdirs(p);
-		if (ret)
-			return ret;
+		d = dir_at(sys, "%s", dirs[i]);
+		if (d < 0)
+			return d;
+		close(d);
 	}
-	pathf(p, "%s/module/vfio/parameters", sys);
-	putf(p, "enable_unsafe_noiommu_mode", "%c\n", vfio_noiommu ? 'Y' : 'N');
-	pathf(p, "%s/module/vfio_iommu_type1/parameters", sys);
-	putf(p, "dma_entry_limit", "65535\n");
-	putf(p, "allow_unsafe_interrupts", "N\n");
-	pathf(p, "%s/module/vfio_pci/parameters", sys);
-	putf(p, "nointxmask", "N\n");
-	putf(p, "disable_idle_d3", "N\n");
+	d = dir_at(sys, "module/vfio/parameters");
+	if (d < 0)
+		return d;
+	putf(d, "enable_unsafe_noiommu_mode", "%c\n", vfio_noiommu ? 'Y' : 'N');
+	close(d);
+	d = dir_at(sys, "module/vfio_iommu_type1/parameters");
+	if (d < 0)
+		return d;
+	putf(d, "dma_entry_limit", "65535\n");
+	putf(d, "allow_unsafe_interrupts", "N\n");
+	close(d);
+	d = dir_at(sys, "module/vfio_pci/parameters");
+	if (d < 0)
+		return d;
+	putf(d, "nointxmask", "N\n");
+	putf(d, "disable_idle_d3", "N\n");
+	close(d);
 	fputs("/sys/bus/pci/devices\n/sys/bus/pci/drivers/vfio-pci\n/sys/kernel/iommu_groups\n"
 	      "/sys/module/vfio\n/sys/module/vfio_pci\n/sys/module/vfio_iommu_type1\n"
 	      "/sys/class/vfio-dev\n/dev/vfio\n/dev/iommu\n/sys/" PCI_ROOT "\n", redirects);
 
 	iommu_group_for_each(g) {
+		int gd = -1, members = -1, bus = -1, drv;
 		struct host_device *dev;
 
-		pathf(p, "%s/kernel/iommu_groups/%d/devices", sys, g->id);
-		ret = mkdirs(p);
-		if (ret)
-			return ret;
-		pathf(q, "%s/kernel/iommu_groups/%d", sys, g->id);
-		putf(q, "type", "DMA\n");
-		putf(q, "reserved_regions", "0x00000000fee00000 0x00000000feefffff msi\n");
+		gd = dir_at(sys, "kernel/iommu_groups/%d", g->id);
+		members = gd < 0 ? gd : dir_at(gd, "devices");
+		bus = dir_at(sys, "bus/pci/devices");
+		if (gd < 0 || members < 0 || bus < 0) {
+			ret = gd < 0 ? gd : members < 0 ? members : bus;
+			goto next;
+		}
+		putf(gd, "type", "DMA\n");
+		putf(gd, "reserved_regions", "0x00000000fee00000 0x00000000feefffff msi\n");
 		TAILQ_FOREACH(dev, &g->devices, group_next) {
-			char target[PATH_MAX];
-
 			ret = write_device(sys, dev);
 			if (ret)
-				return ret;
-			pathf(target, "../../../" PCI_ROOT "/%s", dev->name);
-			pathf(q, "%s/bus/pci/devices", sys);
-			link_at(target, q, dev->name);
-			pathf(target, "../../../../" PCI_ROOT "/%s", dev->name);
-			link_at(target, p, dev->name);
-			if (dev->driver[0]) {
-				pathf(q, "%s/bus/pci/drivers/%s", sys, dev->driver);
-				mkdirs(q);
-				link_at(target, q, dev->name);
-				if (strcmp(dev->driver, "vfio-pci"))
-					fprintf(redirects, "/sys/bus/pci/drivers/%s\n", dev->driver);
+				goto next;
+			link_at(bus, dev->name, "../../../" PCI_ROOT "/%s", dev->name);
+			link_at(members, dev->name, "../../../../" PCI_ROOT "/%s", dev->name);
+			if (!dev->driver[0])
+				continue;
+			drv = dir_at(sys, "bus/pci/drivers/%s", dev->driver);
+			if (drv >= 0) {
+				link_at(drv, dev->name, "../../../../" PCI_ROOT "/%s", dev->name);
+				close(drv);
 			}
+			if (strcmp(dev->driver, "vfio-pci"))
+				fprintf(redirects, "/sys/bus/pci/drivers/%s\n", dev->driver);
 		}
-	}
-
-	pathf(p, "%s/dev/vfio", stage);
-	ret = mkdirs(p);
-	if (ret)
-		return ret;
-	pathf(q, "%s/vfio", p);
-	put_node(q, 0666, 0, 0);
-	pathf(q, "%s/dev/iommu", stage);
-	put_node(q, 0666, 0, 0);
-	pathf(q, "%s/devices", p);
-	ret = mkdirs(q);
-	if (ret)
-		return ret;
-	iommu_group_for_each(g) {
-		struct vfio_group *vg = g->vfio_group;
-		struct vfio_device *vdev;
-
-		if (!vg)
-			continue;
-		pathf(q, "%s/%d", p, g->id);
-		put_node(q, vg->mode, vg->uid, vg->gid);
-		/* A group's cdevs carry its owner and mode, as udev rules
-		 * usually give them. */
-		TAILQ_FOREACH(vdev, &vg->device_list, group_next) {
-			pathf(q, "%s/devices/vfio%d", p, vdev->index);
-			put_node(q, vg->mode, vg->uid, vg->gid);
-		}
+next:
+		close_fd(gd);
+		close_fd(members);
+		close_fd(bus);
+		if (ret)
+			return ret;
 	}
 	return 0;
 }
 
-int sysfs_write(const char *dir)
+static int build_dev(int devdir)
 {
-	char stage[PATH_MAX], root[PATH_MAX], from[PATH_MAX], to[PATH_MAX], old[PATH_MAX];
-	char rtmp[PATH_MAX], rpath[PATH_MAX];
-	FILE *redirects;
-	int ret;
+	struct iommu_group *g;
+	int vfio, cdevs;
 
-	pathf(stage, "%s/root.stage", dir);
-	pathf(root, "%s/root", dir);
-	pathf(old, "%s/root.old", dir);
-	pathf(rtmp, "%s/redirects.tmp", dir);
-	pathf(rpath, "%s/redirects", dir);
-	rm_tree(stage);
-	rm_tree(old);
-	if (mkdirs(stage) || mkdirs(root) || mkdirs(old))
-		return -errno;
-	redirects = fopen(rtmp, "we");
-	if (!redirects)
-		return -errno;
+	vfio = dir_at(devdir, "vfio");
+	if (vfio < 0)
+		return vfio;
+	cdevs = dir_at(vfio, "devices");
+	if (cdevs < 0) {
+		close(vfio);
+		return cdevs;
+	}
+	put_node(vfio, "vfio", 0666, 0, 0);
+	put_node(devdir, "iommu", 0666, 0, 0);
+	iommu_group_for_each(g) {
+		struct vfio_group *vg = g->vfio_group;
+		struct vfio_device *vdev;
+		char name[32];
+
+		if (!vg)
+			continue;
+		snprintf(name, sizeof(name), "%d", g->id);
+		put_node(vfio, name, vg->mode, vg->uid, vg->gid);
+		/* A group's cdevs carry its owner and mode, as udev rules
+		 * usually give them. */
+		TAILQ_FOREACH(vdev, &vg->device_list, group_next) {
+			snprintf(name, sizeof(name), "vfio%d", vdev->index);
+			put_node(cdevs, name, vg->mode, vg->uid, vg->gid);
+		}
+	}
+	close(cdevs);
+	close(vfio);
+	return 0;
+}
+
+/* Builds the whole tree into stage/, then swaps it in: readers see the old
+ * or the new tree, only for an instant neither. */
+static int build(int stage, FILE *redirects)
+{
+	int d, ret;
+
+	d = dir_at(stage, "sys");
+	if (d < 0)
+		return d;
+	ret = build_sys(d, redirects);
+	close(d);
+	if (ret)
+		return ret;
+	d = dir_at(stage, "dev");
+	if (d < 0)
+		return d;
+	ret = build_dev(d);
+	close(d);
+	return ret;
+}
+
+/* root/ may hold the view already; anything else by that name (a symlink,
+ * a file) goes, as it is not ours to follow. */
+static int open_root(int dirfd)
+{
+	int fd = dir_at(dirfd, "root");
+
+	if (fd != -ELOOP && fd != -ENOTDIR)
+		return fd;
+	uvfio_rm_tree_at(dirfd, "root");
+	return dir_at(dirfd, "root");
+}
+
+int sysfs_write(int dirfd)
+{
+	int stage = -1, root = -1, old = -1, fd, ret;
+	FILE *redirects = NULL;
+
+	/* Leftovers of an earlier run are removed, never reused. */
+	uvfio_rm_tree_at(dirfd, "root.stage");
+	uvfio_rm_tree_at(dirfd, "root.old");
+	uvfio_rm_tree_at(dirfd, "redirects.tmp");
+	stage = dir_at(dirfd, "root.stage");
+	root = open_root(dirfd);
+	old = dir_at(dirfd, "root.old");
+	ret = stage < 0 ? stage : root < 0 ? root : old < 0 ? old : 0;
+	if (ret)
+		goto out;
+	/* Readable by all: the directory's own mode says who reaches it. */
+	fd = new_file(dirfd, "redirects.tmp", 0644);
+	if (fd < 0) {
+		ret = fd;
+		goto out;
+	}
+	fchmod(fd, 0644);
+	redirects = fdopen(fd, "w");
+	if (!redirects) {
+		ret = -errno;
+		close(fd);
+		goto out;
+	}
 	ret = build(stage, redirects);
 	if (fclose(redirects) && !ret)
 		ret = -EIO;
-	if (ret) {
-		uvfio_err("cannot write the sysfs view under %s: %s", dir, strerror(-ret));
-		return ret;
-	}
+	if (ret)
+		goto out;
 	for (int i = 0; i < 2; i++) {
 		const char *top = i ? "dev" : "sys";
 
-		pathf(from, "%s/%s", stage, top);
-		pathf(to, "%s/%s", root, top);
-		pathf(old, "%s/root.old/%s", dir, top);
-		rename(to, old);
-		if (rename(from, to) < 0)
-			return -errno;
+		renameat(root, top, old, top);
+		if (renameat(stage, top, root, top) < 0) {
+			ret = -errno;
+			goto out;
+		}
 	}
-	if (rename(rtmp, rpath) < 0)
-		return -errno;
-	/* Everyone may read the view; the nodes' own modes say who may open. */
-	chmod(dir, 0755);
-	pathf(old, "%s/root.old", dir);
-	rm_tree(old);
-	rm_tree(stage);
-	return 0;
+	/* Replaces whatever is called redirects, a symlink included, without
+	 * following it. */
+	if (renameat(dirfd, "redirects.tmp", dirfd, "redirects") < 0)
+		ret = -errno;
+out:
+	close_fd(stage);
+	close_fd(root);
+	close_fd(old);
+	uvfio_rm_tree_at(dirfd, "root.old");
+	uvfio_rm_tree_at(dirfd, "root.stage");
+	uvfio_rm_tree_at(dirfd, "redirects.tmp");
+	return ret;
 }

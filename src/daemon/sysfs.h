@@ -9,7 +9,9 @@
 #ifndef UVFIO_DAEMON_SYSFS_H
 #define UVFIO_DAEMON_SYSFS_H
 
-/* (Re)writes the tree under dir; call after every topology change. */
-int sysfs_write(const char *dir);
+/* (Re)writes the tree in the daemon's directory, the descriptor of a
+ * directory checked by uvfio_dir_open(); call after every topology change.
+ * Nothing is written through a symlink found there. */
+int sysfs_write(int dirfd);
 
 #endif

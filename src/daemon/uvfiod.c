@@ -2,9 +2,13 @@
 /*
  * uvfiod: the daemon that plays the kernel's part of VFIO.
  *
- *   uvfiod --dir DIR [--topology FILE] [--debug] [--ready-fd FD]
+ *   uvfiod --dir DIR [--dir-mode MODE] [--topology FILE] [--debug] [--ready-fd FD]
  *
  * DIR receives the socket (uvfiod.sock), the host view (root/, redirects).
+ * It is created with MODE (default 0700; 0755 lets other users' programs
+ * reach the daemon) or, if it exists, must be a real directory of ours that
+ * nobody else may write (util/dir.h): a root daemon on a directory someone
+ * else controls would write wherever their symlinks point.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,18 +30,24 @@
 #include "sysfs.h"
 #include "topology.h"
 #include "transport/channel.h"
+#include "util/dir.h"
 #include "util/log.h"
 #include "util/loop.h"
 
 static const char *dir;
+static int dir_fd = -1;		/* everything in DIR is reached through it */
 static bool loading;
 
 static void topology_changed(void)
 {
+	int ret;
+
 	if (loading)
 		return;
 	topology_apply_owners();
-	sysfs_write(dir);
+	ret = sysfs_write(dir_fd);
+	if (ret)
+		uvfio_err("cannot write the sysfs view under %s: %s", dir, strerror(-ret));
 }
 
 static void signal_event(void *arg, uint32_t events)
@@ -52,13 +62,15 @@ static void signal_event(void *arg, uint32_t events)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: uvfiod --dir DIR [--topology FILE] [--debug] [--ready-fd FD]\n");
+	fprintf(stderr, "usage: uvfiod --dir DIR [--dir-mode MODE] [--topology FILE] [--debug] "
+		"[--ready-fd FD]\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "dir", required_argument, NULL, 'd' },
+		{ "dir-mode", required_argument, NULL, 'm' },
 		{ "topology", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "ready-fd", required_argument, NULL, 'r' },
@@ -66,13 +78,27 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *topology = NULL;
-	char sock[PATH_MAX], err[512] = "";
+	char err[PATH_MAX + 256] = "", *end;
+	mode_t dir_mode = UVFIO_DIR_MODE_DEFAULT;
 	int ready_fd = -1, sfd, ret, c;
+	bool dir_mode_set = false;
 	sigset_t mask;
+	long m;
 
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
+		case 'm':
+			m = strtol(optarg, &end, 8);
+			if (!*optarg || *end || m < 0 || !uvfio_dir_mode_ok((mode_t)m)) {
+				fprintf(stderr, "uvfiod: --dir-mode %s: an octal mode with rwx "
+					"for the owner and no write for others, e.g. 0755\n",
+					optarg);
+				return 2;
+			}
+			dir_mode = (mode_t)m;
+			dir_mode_set = true;
+			break;
 		case 't': topology = optarg; break;
 		case 'D': uvfio_log_set_level(UVFIO_LOG_DEBUG); break;
 		case 'r': ready_fd = atoi(optarg); break;
@@ -83,8 +109,9 @@ int main(int argc, char **argv)
 		usage();
 		return 2;
 	}
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
-		uvfio_err("%s: %s", dir, strerror(errno));
+	dir_fd = uvfio_dir_open(dir, dir_mode, dir_mode_set, err, sizeof(err));
+	if (dir_fd < 0) {
+		uvfio_err("refusing the directory: %s", err);
 		return 1;
 	}
 
@@ -110,11 +137,15 @@ int main(int argc, char **argv)
 		uvfio_err("topology: %s", err);
 		goto out;
 	}
-	topology_changed();
-	snprintf(sock, sizeof(sock), "%s/" UVFIO_SOCK_NAME, dir);
-	ret = session_listen(sock);
+	topology_apply_owners();
+	ret = sysfs_write(dir_fd);
 	if (ret) {
-		uvfio_err("%s: %s", sock, strerror(-ret));
+		uvfio_err("cannot write the sysfs view under %s: %s", dir, strerror(-ret));
+		goto out;
+	}
+	ret = session_listen(dir_fd, UVFIO_SOCK_NAME);
+	if (ret) {
+		uvfio_err("%s/%s: %s", dir, UVFIO_SOCK_NAME, strerror(-ret));
 		goto out;
 	}
 	if (ready_fd >= 0) {
@@ -134,5 +165,6 @@ out:
 	uvfio_loop_unwatch(sfd);
 	close(sfd);
 	uvfio_loop_fini();
+	close(dir_fd);
 	return ret ? 1 : 0;
 }
