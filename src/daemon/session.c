@@ -27,10 +27,25 @@
 #include "util/log.h"
 #include "util/loop.h"
 
+/* A reply the client has not taken yet (its socket was full). */
+struct pending_reply {
+	struct uvfio_rep rep;
+	int fd;
+	uint8_t payload[];
+};
+
+/* How long a client may leave a reply unread before it is dropped. */
+#define REPLY_TIMEOUT_MS	5000
+
 struct session {
 	int sock;
 	struct vfio_uctx ctx;
 	bool hello;		/* the client named its address space */
+	/* At most one reply waits for the client; meanwhile its requests are
+	 * not read, so a client that never reads costs the daemon one reply
+	 * and is dropped when the timer fires. */
+	struct pending_reply *out;
+	struct uvfio_timer *out_timer;
 	bool waiting;		/* a control command answers later */
 	bool dead;		/* hung up while waiting */
 	LIST_ENTRY(session) next;
@@ -45,8 +60,21 @@ static char listen_path[108];
 static uint8_t in_buf[UVFIO_MAX_PAYLOAD];
 static uint8_t out_buf[UVFIO_MAX_PAYLOAD];
 
+static void pending_free(struct session *s)
+{
+	if (s->out) {
+		if (s->out->fd >= 0)
+			close(s->out->fd);
+		free(s->out);
+		s->out = NULL;
+	}
+	uvfio_timer_cancel(s->out_timer);
+	s->out_timer = NULL;
+}
+
 static void session_free(struct session *s)
 {
+	pending_free(s);
 	LIST_REMOVE(s, next);
 	if (s->sock >= 0) {
 		uvfio_loop_unwatch(s->sock);
@@ -55,6 +83,43 @@ static void session_free(struct session *s)
 	if (s->ctx.mm)
 		vfio_mm_put(s->ctx.mm);
 	free(s);
+}
+
+static void out_timeout(void *arg, uint32_t events)
+{
+	struct session *s = arg;
+
+	(void)events;
+	s->out_timer = NULL;
+	uvfio_dbg_rl("pid %d: reply not read in %d ms, dropping the channel", (int)s->ctx.pid,
+		     REPLY_TIMEOUT_MS);
+	session_free(s);
+}
+
+/* Sends a reply without ever waiting for the client: when its socket is full
+ * the reply (and a dup of fd) waits for it to read.  0 or -errno. */
+static int send_reply(struct session *s, const struct uvfio_rep *rep, const void *payload,
+		      int fd)
+{
+	struct pending_reply *p;
+	int ret = uvfio_chan_reply(s->sock, rep, payload, fd);
+
+	if (ret != -EAGAIN)
+		return ret;
+	p = malloc(sizeof(*p) + rep->len);
+	if (!p)
+		return -ENOMEM;
+	p->rep = *rep;
+	memcpy(p->payload, payload, rep->len);
+	p->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
+	if (fd >= 0 && p->fd < 0) {
+		free(p);
+		return -EMFILE;
+	}
+	s->out = p;
+	s->out_timer = uvfio_timer_add(REPLY_TIMEOUT_MS, out_timeout, s);
+	uvfio_loop_modify(s->sock, EPOLLOUT);
+	return 0;
 }
 
 static int reply(struct session *s, long ret, const void *payload, uint32_t len,
@@ -66,7 +131,7 @@ static int reply(struct session *s, long ret, const void *payload, uint32_t len,
 		rep.token = f->token;
 		rep.type = f->ops->type;
 	}
-	return uvfio_chan_reply(s->sock, &rep, payload, fd);
+	return send_reply(s, &rep, payload, fd);
 }
 
 /* Hands a new file to the client; if it cannot be delivered, the file is
@@ -175,7 +240,7 @@ static void do_ioctl(struct session *s, struct uvfio_inmsg *m, struct vfio_file 
 			.token = ua.new_file->token, .type = ua.new_file->ops->type,
 		};
 
-		if (uvfio_chan_reply(s->sock, &rep, out_buf, ua.new_file->peer_sock) < 0)
+		if (send_reply(s, &rep, out_buf, ua.new_file->peer_sock) < 0)
 			vfio_file_abort(ua.new_file);
 		else
 			vfio_file_handed_over(ua.new_file);
@@ -329,10 +394,21 @@ static void session_event(void *arg, uint32_t events)
 	struct uvfio_inmsg m;
 	int ret;
 
+	if (s->out) {
+		ret = uvfio_chan_reply(s->sock, &s->out->rep, s->out->payload, s->out->fd);
+		if (ret == -EAGAIN)
+			return;
+		pending_free(s);
+		if (ret < 0 || uvfio_loop_modify(s->sock, EPOLLIN) < 0) {
+			session_free(s);
+			return;
+		}
+	}
 	(void)events;
 	for (;;) {
-		/* A control command in flight: the next request waits. */
-		if (s->waiting)
+		/* A control command in flight, or a reply not taken yet: the
+		 * next request waits. */
+		if (s->waiting || s->out)
 			return;
 		ret = uvfio_chan_recv(s->sock, &m, in_buf, sizeof(in_buf));
 		if (ret == -EAGAIN)

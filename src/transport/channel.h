@@ -51,7 +51,9 @@ struct uvfio_inmsg {
  * 0 on hang-up, -EAGAIN when nothing is pending, other -errno on a
  * malformed message (any descriptors that came with it are closed). */
 int uvfio_chan_recv(int sock, struct uvfio_inmsg *msg, void *buf, size_t cap);
-/* Sends a reply, optionally passing one descriptor. */
+/* Sends a reply, optionally passing one descriptor.  Never waits: -EAGAIN
+ * when the client is not reading and its socket is full (the daemon must
+ * not be held up by one client). */
 int uvfio_chan_reply(int sock, const struct uvfio_rep *rep, const void *payload,
 		     int fd);
 void uvfio_inmsg_close_fds(struct uvfio_inmsg *msg);

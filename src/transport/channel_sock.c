@@ -40,7 +40,7 @@ static int wait_for(int fd, short events)
 }
 
 static int send_msg(int sock, const void *hdr, size_t hlen, const void *payload,
-		    size_t plen, const int *fds, unsigned int nfds)
+		    size_t plen, const int *fds, unsigned int nfds, bool block)
 {
 	union {
 		struct cmsghdr align;
@@ -73,7 +73,7 @@ static int send_msg(int sock, const void *hdr, size_t hlen, const void *payload,
 			break;
 		if (errno == EINTR)
 			continue;
-		if (errno == EAGAIN) {
+		if (errno == EAGAIN && block) {
 			int err = wait_for(sock, POLLOUT);
 
 			if (err)
@@ -154,7 +154,7 @@ int uvfio_chan_call(int chan, struct uvfio_call *call)
 
 	call->req.magic = UVFIO_WIRE_MAGIC;
 	err = send_msg(chan, &call->req, sizeof(call->req), call->payload,
-		       call->req.len, call->fds, call->nfds);
+		       call->req.len, call->fds, call->nfds, true);
 	if (err)
 		return err;
 	n = recv_msg(chan, &call->rep, sizeof(call->rep), call->rbuf,
@@ -197,5 +197,5 @@ void uvfio_inmsg_close_fds(struct uvfio_inmsg *msg)
 
 int uvfio_chan_reply(int sock, const struct uvfio_rep *rep, const void *payload, int fd)
 {
-	return send_msg(sock, rep, sizeof(*rep), payload, rep->len, &fd, fd >= 0 ? 1 : 0);
+	return send_msg(sock, rep, sizeof(*rep), payload, rep->len, &fd, fd >= 0 ? 1 : 0, false);
 }

@@ -77,6 +77,15 @@ int uvfio_loop_watch(int fd, uint32_t events, uvfio_loop_fn fn, void *arg)
 	return 0;
 }
 
+int uvfio_loop_modify(int fd, uint32_t events)
+{
+	struct epoll_event ev = { .events = events, .data.fd = fd };
+
+	if (fd < 0 || fd >= nwatches || !watches[fd])
+		return -ENOENT;
+	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
+}
+
 void uvfio_loop_unwatch(int fd)
 {
 	if (fd < 0 || fd >= nwatches || !watches[fd])
@@ -127,6 +136,21 @@ void uvfio_timer_cancel(struct uvfio_timer *t)
 	free(t);
 }
 
+/* Runs the callbacks of one batch of events. */
+static void dispatch(const struct epoll_event *evs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		/* Look the watch up again: a callback earlier in this batch may
+		 * have removed it.  Callbacks tolerate a spurious wake-up
+		 * (non-blocking descriptors). */
+		int fd = evs[i].data.fd;
+		struct watch *w = fd < nwatches ? watches[fd] : NULL;
+
+		if (w)
+			w->fn(w->arg, evs[i].events);
+	}
+}
+
 int uvfio_loop_run(void)
 {
 	struct epoll_event evs[64];
@@ -140,18 +164,20 @@ int uvfio_loop_run(void)
 				continue;
 			return -errno;
 		}
-		for (int i = 0; i < n; i++) {
-			/* Look the watch up again: a callback earlier in this
-			 * batch may have removed it.  Callbacks tolerate a
-			 * spurious wake-up (non-blocking descriptors). */
-			int fd = evs[i].data.fd;
-			struct watch *w = fd < nwatches ? watches[fd] : NULL;
-
-			if (w)
-				w->fn(w->arg, evs[i].events);
-		}
+		dispatch(evs, n);
 	}
 	return 0;
+}
+
+int uvfio_loop_run_once(int timeout_ms)
+{
+	struct epoll_event evs[64];
+	int n = epoll_wait(epfd, evs, 64, timeout_ms);
+
+	if (n < 0)
+		return errno == EINTR ? 0 : -errno;
+	dispatch(evs, n);
+	return n;
 }
 
 void uvfio_loop_stop(void)

@@ -15,6 +15,8 @@ int uvfio_loop_init(void);
 void uvfio_loop_fini(void);
 /* Watch fd for epoll `events`; fn runs on the loop thread. */
 int uvfio_loop_watch(int fd, uint32_t events, uvfio_loop_fn fn, void *arg);
+/* Changes the epoll events of a watched fd. */
+int uvfio_loop_modify(int fd, uint32_t events);
 void uvfio_loop_unwatch(int fd);
 
 struct uvfio_timer;
@@ -25,5 +27,10 @@ void uvfio_timer_cancel(struct uvfio_timer *t);
 /* Runs until uvfio_loop_stop(); returns 0 or -errno. */
 int uvfio_loop_run(void);
 void uvfio_loop_stop(void);
+/* Dispatches one batch of ready events, waiting at most timeout_ms for them
+ * (0: only what is ready now).  Returns how many were handled or -errno.
+ * For driving the daemon in-process (fuzzers): call until it returns 0 to
+ * let everything already queued run. */
+int uvfio_loop_run_once(int timeout_ms);
 
 #endif
