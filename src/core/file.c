@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "user.h"
 #include "util/log.h"
 #include "util/loop.h"
 
@@ -118,6 +119,17 @@ err_free:
 	return NULL;
 }
 
+int vfio_file_charge(struct vfio_file *f, uid_t uid)
+{
+	int ret = vfio_user_charge(uid, VFIO_USER_FILES);
+
+	if (ret)
+		return ret;
+	f->charged_uid = uid;
+	f->charged = true;
+	return 0;
+}
+
 void vfio_file_handed_over(struct vfio_file *f)
 {
 	if (f->peer_sock >= 0)
@@ -145,6 +157,8 @@ void vfio_file_put(struct vfio_file *f)
 	hash_del(f);
 	if (f->peer_sock >= 0)
 		close(f->peer_sock);
+	if (f->charged)
+		vfio_user_uncharge(f->charged_uid, VFIO_USER_FILES);
 	free(f);
 }
 

@@ -47,11 +47,16 @@ struct vfio_file {
 	int peer_sock;		/* client end until handed over, then -1 */
 	ino_t peer_ino;		/* inode of the client end: identifies the file */
 	struct vfio_file *hash_next_token, *hash_next_ino;
+	uid_t charged_uid;	/* counted against this user's open files */
+	bool charged;
 };
 
 /* A new file with one user reference; peer_sock is the descriptor to hand to
  * the client (vfio_file_handed_over() closes the daemon's copy of it). */
 struct vfio_file *vfio_file_alloc(const struct vfio_file_ops *ops, void *private_data);
+/* Counts the file against uid's open files until it is released: 0, or
+ * -EMFILE (the caller aborts the file). */
+int vfio_file_charge(struct vfio_file *f, uid_t uid);
 void vfio_file_handed_over(struct vfio_file *f);
 /* Undo an allocation whose descriptor never reached the client. */
 void vfio_file_abort(struct vfio_file *f);

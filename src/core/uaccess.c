@@ -70,7 +70,8 @@ static void close_fd(int fd)
 		close(fd);
 }
 
-struct vfio_mm *vfio_mm_attach(pid_t pid, int pidfd, const uint8_t *image, int memfd)
+struct vfio_mm *vfio_mm_attach(pid_t pid, uid_t uid, int pidfd, const uint8_t *image,
+			       int memfd)
 {
 	struct vfio_mm *mm;
 
@@ -92,6 +93,7 @@ struct vfio_mm *vfio_mm_attach(pid_t pid, int pidfd, const uint8_t *image, int m
 		return NULL;
 	}
 	mm->pid = pid;
+	mm->uid = uid;
 	mm->refs = 1;
 	mm->pidfd = pidfd;
 	mm->memfd = memfd;

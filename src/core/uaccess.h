@@ -26,6 +26,7 @@
  */
 struct vfio_mm {
 	pid_t pid;
+	uid_t uid;		/* whose DMA mappings these are (per-user limits) */
 	int pidfd;		/* the process, for liveness and /proc look-ups */
 	int memfd;		/* its /proc/self/mem, -1: no memory access */
 	uint8_t image[UVFIO_IMAGE_LEN];	/* which program image of pid */
@@ -41,14 +42,16 @@ struct vfio_mm {
 bool proc_capable(pid_t pid, int cap);
 
 /*
- * The address space of process pid (pidfd: that process, or -1 to open one).
+ * The address space of process pid, user uid (pidfd: that process, or -1 to
+ * open one).
  * With an image (the random name the process's shim gives its current program
  * image), connections naming the same pid and image share one mm, as threads
  * share one; without, the mm is private to the caller.  memfd is the
  * process's /proc/self/mem or -1.  Takes pidfd and memfd (closed when unused);
  * +1 ref, or NULL.
  */
-struct vfio_mm *vfio_mm_attach(pid_t pid, int pidfd, const uint8_t *image, int memfd);
+struct vfio_mm *vfio_mm_attach(pid_t pid, uid_t uid, int pidfd, const uint8_t *image,
+			       int memfd);
 /*
  * A /proc/PID/mem descriptor for the image of the process behind pidfd that
  * holds `image` at image_addr: memfd if the client gave one (or -1 to open

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/user.h"
 #include "core/vfio.h"
 #include "pci/pci_bus.h"
 #include "session.h"
@@ -70,11 +71,28 @@ static void cmd_ls(struct text *t)
 	}
 }
 
+static void emit_user(uid_t uid, const uint64_t *usage, void *ctx)
+{
+	struct text *t = ctx;
+
+	emit(t, "user %u:", (unsigned int)uid);
+	for (int i = 0; i < VFIO_USER_NR_RES; i++)
+		emit(t, "%s %s %llu", i ? "," : "", vfio_user_res_name(i),
+		     (unsigned long long)usage[i]);
+	emit(t, "\n");
+}
+
 static void cmd_stats(struct text *t)
 {
 	struct iommu_group *g;
 
 	emit(t, "files open: %u\n", vfio_file_count());
+	emit(t, "limits per user:");
+	for (int i = 0; i < VFIO_USER_NR_RES; i++)
+		emit(t, "%s %s %llu", i ? "," : "", vfio_user_res_name(i),
+		     (unsigned long long)vfio_user_limit(i));
+	emit(t, "\n");
+	vfio_user_for_each(emit_user, t);
 	iommu_group_for_each(g) {
 		struct host_device *dev;
 		struct vfio_group *vg = g->vfio_group;

@@ -20,6 +20,7 @@
 #endif
 
 #include "control.h"
+#include "core/user.h"
 #include "core/vfio.h"
 #include "iommufd/iommufd.h"
 #include "transport/channel.h"
@@ -41,6 +42,8 @@ struct session {
 	int sock;
 	struct vfio_uctx ctx;
 	bool hello;		/* the client named its address space */
+	bool charged;		/* counted against its user's connections */
+	int refuse;		/* over the limit: answer this, then hang up */
 	/* At most one reply waits for the client; meanwhile its requests are
 	 * not read, so a client that never reads costs the daemon one reply
 	 * and is dropped when the timer fires. */
@@ -75,6 +78,8 @@ static void pending_free(struct session *s)
 static void session_free(struct session *s)
 {
 	pending_free(s);
+	if (s->charged)
+		vfio_user_uncharge(s->ctx.uid, VFIO_USER_CONNECTIONS);
 	LIST_REMOVE(s, next);
 	if (s->sock >= 0) {
 		uvfio_loop_unwatch(s->sock);
@@ -138,6 +143,13 @@ static int reply(struct session *s, long ret, const void *payload, uint32_t len,
  * released as if the client had closed it at once. */
 static void reply_new_file(struct session *s, long ret, struct vfio_file *f)
 {
+	int err = vfio_file_charge(f, s->ctx.uid);
+
+	if (err) {
+		vfio_file_abort(f);
+		reply(s, err, NULL, 0, NULL, -1);
+		return;
+	}
 	if (reply(s, ret, NULL, 0, f, f->peer_sock) < 0) {
 		vfio_file_abort(f);
 		return;
@@ -240,10 +252,15 @@ static void do_ioctl(struct session *s, struct uvfio_inmsg *m, struct vfio_file 
 			.token = ua.new_file->token, .type = ua.new_file->ops->type,
 		};
 
-		if (send_reply(s, &rep, out_buf, ua.new_file->peer_sock) < 0)
+		ret = vfio_file_charge(ua.new_file, s->ctx.uid);
+		if (ret) {
 			vfio_file_abort(ua.new_file);
-		else
+			reply(s, ret, NULL, 0, NULL, -1);
+		} else if (send_reply(s, &rep, out_buf, ua.new_file->peer_sock) < 0) {
+			vfio_file_abort(ua.new_file);
+		} else {
 			vfio_file_handed_over(ua.new_file);
+		}
 		return;
 	}
 	reply(s, ret, out_buf, (uint32_t)(sizeof(wb) + wb.len), NULL, -1);
@@ -301,7 +318,7 @@ static void do_hello(struct session *s, struct uvfio_inmsg *m)
 	memfd = vfio_mm_open_image(s->ctx.pid, s->ctx.mm->pidfd, hello.image, hello.image_addr,
 				   m->nfds ? m->fds[0] : -1);
 	m->nfds = 0;		/* taken */
-	mm = vfio_mm_attach(s->ctx.pid, fcntl(s->ctx.mm->pidfd, F_DUPFD_CLOEXEC, 0),
+	mm = vfio_mm_attach(s->ctx.pid, s->ctx.uid, fcntl(s->ctx.mm->pidfd, F_DUPFD_CLOEXEC, 0),
 			    hello.image, memfd < 0 ? -1 : memfd);
 	if (!mm) {
 		reply(s, -ENOMEM, NULL, 0, NULL, -1);
@@ -425,6 +442,12 @@ static void session_event(void *arg, uint32_t events)
 			}
 			return;
 		}
+		if (s->refuse) {
+			reply(s, s->refuse, NULL, 0, NULL, -1);
+			uvfio_inmsg_close_fds(&m);
+			session_free(s);
+			return;
+		}
 		handle(s, &m);
 		uvfio_inmsg_close_fds(&m);
 	}
@@ -452,8 +475,10 @@ int session_adopt(int fd, const struct ucred *cred)
 	s->ctx.pid = cred->pid;
 	s->ctx.uid = cred->uid;
 	s->ctx.gid = cred->gid;
+	s->refuse = vfio_user_charge(cred->uid, VFIO_USER_CONNECTIONS);
+	s->charged = !s->refuse;
 	/* until the client names its address space, none is reachable */
-	s->ctx.mm = vfio_mm_attach(cred->pid, peer_pidfd(fd, cred->pid), NULL, -1);
+	s->ctx.mm = vfio_mm_attach(cred->pid, cred->uid, peer_pidfd(fd, cred->pid), NULL, -1);
 	if (!s->ctx.mm || uvfio_loop_watch(fd, EPOLLIN, session_event, s) < 0) {
 		s->sock = -1;
 		session_free(s);

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/user.h"
 #include "core/vfio.h"
 #include "pci/pci_bus.h"
 
@@ -198,6 +199,34 @@ static int load_group(json_object *g, char *err, size_t errlen)
 	return 0;
 }
 
+/* "limits": { "files": 1024, ... }: the per-user limits, each a positive
+ * number; the rest keep their defaults. */
+static int load_limits(json_object *limits, char *err, size_t errlen)
+{
+	if (!json_object_is_type(limits, json_type_object)) {
+		snprintf(err, errlen, "\"limits\" must be an object");
+		return -EINVAL;
+	}
+	json_object_object_foreach(limits, key, val) {
+		int res;
+
+		for (res = 0; res < VFIO_USER_NR_RES; res++) {
+			if (!strcmp(key, vfio_user_res_name(res)))
+				break;
+		}
+		if (res == VFIO_USER_NR_RES) {
+			snprintf(err, errlen, "limits: no limit is called \"%s\"", key);
+			return -EINVAL;
+		}
+		if (!json_object_is_type(val, json_type_int) || json_object_get_int64(val) <= 0) {
+			snprintf(err, errlen, "limits: %s must be a positive number", key);
+			return -EINVAL;
+		}
+		vfio_user_set_limit(res, (uint64_t)json_object_get_int64(val));
+	}
+	return 0;
+}
+
 int topology_load(const char *path, char *err, size_t errlen)
 {
 	json_object *root, *groups, *v;
@@ -221,7 +250,9 @@ int topology_load(const char *path, char *err, size_t errlen)
 	}
 	if (json_object_object_get_ex(root, "unsafe_noiommu", &v))
 		vfio_noiommu = json_object_get_boolean(v);
-	for (size_t i = 0; i < json_object_array_length(groups) && !ret; i++)
+	if (json_object_object_get_ex(root, "limits", &v))
+		ret = load_limits(v, err, errlen);
+	for (size_t i = 0; !ret && i < json_object_array_length(groups); i++)
 		ret = load_group(json_object_array_get_idx(groups, i), err, errlen);
 	if (!ret)
 		topology_apply_owners();

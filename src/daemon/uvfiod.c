@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -58,6 +59,18 @@ static void signal_event(void *arg, uint32_t events)
 	(void)events;
 	if (read(fd, &si, sizeof(si)) == sizeof(si))
 		uvfio_loop_stop();
+}
+
+/* Every client's files and channels are descriptors of ours: take all the
+ * kernel allows; the per-user limits share them out. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static void usage(void)
@@ -115,6 +128,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);

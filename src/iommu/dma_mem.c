@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/user.h"
 #include "dma_mem.h"
 
 #define DMA_PAGE_SIZE	4096ULL
@@ -93,20 +94,28 @@ void dma_mem_set_mmio_ops(const struct dma_mmio_ops *ops)
 
 /* ---- building ---- */
 
-static struct dma_mem *dma_mem_alloc(struct vfio_mm *mm, uint64_t vaddr, uint64_t size,
-				     bool need_read, bool need_write, unsigned int maxspans)
+/* A mapping counts against its user's DMA mappings while it lives. */
+static int dma_mem_alloc(struct vfio_mm *mm, uint64_t vaddr, uint64_t size, bool need_read,
+			 bool need_write, unsigned int maxspans, struct dma_mem **out)
 {
 	struct dma_mem *mem = calloc(1, sizeof(*mem) + maxspans * sizeof(mem->spans[0]));
+	int ret;
 
 	if (!mem)
-		return NULL;
+		return -ENOMEM;
+	ret = vfio_user_charge(mm->uid, VFIO_USER_DMA_MAPPINGS);
+	if (ret) {
+		free(mem);
+		return ret;
+	}
 	mem->mm = mm;
 	vfio_mm_get(mm);
 	mem->vaddr = vaddr;
 	mem->size = size;
 	mem->need_read = need_read;
 	mem->need_write = need_write;
-	return mem;
+	*out = mem;
+	return 0;
 }
 
 static void dma_mem_free(struct dma_mem *mem)
@@ -115,6 +124,7 @@ static void dma_mem_free(struct dma_mem *mem)
 		if (mem->spans[i].map_base)
 			munmap(mem->spans[i].map_base, mem->spans[i].map_len);
 	}
+	vfio_user_uncharge(mem->mm->uid, VFIO_USER_DMA_MAPPINGS);
 	vfio_mm_put(mem->mm);
 	free(mem);
 }
@@ -200,9 +210,9 @@ static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bo
 			len = end - addr;
 	}
 
-	mem = dma_mem_alloc(ua->ctx->mm, vaddr, size, need_read, need_write, nspans);
-	if (!mem)
-		return -ENOMEM;
+	ret = dma_mem_alloc(ua->ctx->mm, vaddr, size, need_read, need_write, nspans, &mem);
+	if (ret)
+		return ret;
 
 	for (addr = vaddr; addr < end; addr += len) {
 		struct dma_mem_span *s = &mem->spans[mem->nspans];
@@ -322,9 +332,9 @@ int dma_mem_get_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
 
 	if (!size || offset + size < offset)
 		return -EINVAL;
-	mem = dma_mem_alloc(mm, 0, size, true, writable, 1);
-	if (!mem)
-		return -ENOMEM;
+	ret = dma_mem_alloc(mm, 0, size, true, writable, 1, &mem);
+	if (ret)
+		return ret;
 	mem->spans[0].len = size;
 	ret = dma_span_map(&mem->spans[0], fd, offset, writable);
 	if (ret) {

@@ -45,6 +45,7 @@ struct iommufd_ioas;
 
 struct iommufd_ctx {
 	struct vfio_file *file;
+	uid_t uid;				/* who opened it: charged for objects */
 	struct iommufd_object **objects;	/* by ID; [0] unused */
 	uint32_t nr_slots;
 	uint32_t nr_objects;

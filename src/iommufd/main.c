@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/user.h"
 #include "iommufd_private.h"
 #include "util/log.h"
 #include "util/offsetofend.h"
@@ -30,6 +31,8 @@ int iommufd_object_alloc(struct iommufd_ctx *ictx, struct iommufd_object *obj,
 {
 	uint32_t id;
 
+	int ret;
+
 	if (ictx->nr_objects >= IOMMUFD_MAX_OBJECTS)
 		return -ENOMEM;
 	for (id = ictx->free_hint ? ictx->free_hint : 1; id < ictx->nr_slots; id++)
@@ -46,6 +49,9 @@ int iommufd_object_alloc(struct iommufd_ctx *ictx, struct iommufd_object *obj,
 		id = ictx->nr_slots ? ictx->nr_slots : 1;
 		ictx->nr_slots = n;
 	}
+	ret = vfio_user_charge(ictx->uid, VFIO_USER_IOMMUFD_OBJECTS);
+	if (ret)
+		return ret;
 	obj->id = id;
 	obj->type = type;
 	obj->users = 1;
@@ -66,6 +72,7 @@ static void iommufd_object_unlink(struct iommufd_ctx *ictx, struct iommufd_objec
 {
 	ictx->objects[obj->id] = NULL;
 	ictx->nr_objects--;
+	vfio_user_uncharge(ictx->uid, VFIO_USER_IOMMUFD_OBJECTS);
 	if (obj->id < ictx->free_hint)
 		ictx->free_hint = obj->id;
 }
@@ -363,9 +370,9 @@ int iommufd_fops_open(struct vfio_uctx *uctx, struct vfio_file **out)
 {
 	struct iommufd_ctx *ictx = calloc(1, sizeof(*ictx));
 
-	(void)uctx;
 	if (!ictx)
 		return -ENOMEM;
+	ictx->uid = uctx->uid;
 	ictx->account_mode = IOPT_PAGES_ACCOUNT_USER;
 	TAILQ_INIT(&ictx->groups);
 	ictx->file = vfio_file_alloc(&iommufd_fops, ictx);

@@ -33,8 +33,10 @@
  * write, not inside it: the channel is ACTIVE for `latency_us` (topology
  * argument, default 500) and then runs every descriptor made available by
  * then, so a driver never sees completions its doorbell write could not yet
- * have produced (DPDK's error recovery counts on that).  CHANSTS then holds
- * the address of the last completed descriptor.
+ * have produced.  A channel restarting after an error takes longer (20 ms):
+ * DPDK's error recovery rings the doorbell and returns, and counts on the
+ * work not being done before its next look, however busy the machine.
+ * CHANSTS holds the address of the last completed descriptor.
  *
  * Errors halt the channel (HALTED, CHANSTS keeping the last good
  * descriptor): a descriptor that cannot be read is a read data error (what
@@ -63,6 +65,7 @@
 
 #define IOAT_VERSION		0x34
 #define IOAT_LATENCY_US		500	/* doorbell to work, by default */
+#define IOAT_RESTART_US		20000	/* the same after an error */
 #define IOAT_XFERCAP_LOG	20	/* 1 MiB per descriptor */
 #define IOAT_MAX_XFER		(1u << IOAT_XFERCAP_LOG)
 #define IOAT_REVISION		0x04
@@ -177,6 +180,7 @@ struct ioat {
 	uint8_t version;		/* CBVER */
 	unsigned int latency_us;	/* doorbell to work */
 	bool engine_pending;		/* the work is scheduled */
+	bool restarting;		/* no work done since the last error */
 	uint8_t genctrl;
 	uint8_t intrctrl;
 	uint32_t attnstatus;
@@ -245,6 +249,7 @@ static void ioat_halt(struct uvfio_pci_dev *pdev, uint32_t err)
 	struct ioat_chan *ch = &io->ch;
 
 	ch->state = CHANSTS_HALTED;
+	io->restarting = true;
 	if ((ch->chanctrl & CHANCTRL_ERR_COMPL_EN) && write_completion(pdev))
 		err |= CHANERR_COMPL_ADDR;
 	ch->chanerr |= err;
@@ -349,8 +354,10 @@ static void engine_run(struct uvfio_pci_dev *pdev)
 	struct ioat *io = uvfio_pci_priv(pdev);
 
 	io->engine_pending = false;
-	if (io->ch.state == CHANSTS_ACTIVE)
+	if (io->ch.state == CHANSTS_ACTIVE) {
+		io->restarting = false;
 		ioat_run(pdev);
+	}
 }
 
 /* Descriptors are available: the channel turns ACTIVE and works on them
@@ -365,7 +372,8 @@ static void engine_kick(struct uvfio_pci_dev *pdev)
 	ch->state = CHANSTS_ACTIVE;
 	if (io->engine_pending)
 		return;
-	if (uvfio_pci_schedule(pdev, io->latency_us, engine_run) == 0)
+	if (uvfio_pci_schedule(pdev, io->restarting && io->latency_us ? IOAT_RESTART_US :
+				      io->latency_us, engine_run) == 0)
 		io->engine_pending = true;
 	else
 		ioat_run(pdev);		/* no timer to be had: work now */

@@ -15,15 +15,43 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "core/user.h"
 #include "util/log.h"
 #include "util/loop.h"
 #include "vfio_pci_priv.h"
+
+/* The user each eventfd we hold counts against, by our descriptor number
+ * (the daemon's descriptors are small and dense). */
+static uid_t *eventfd_owner;
+static int eventfd_owner_n;
+
+static int eventfd_set_owner(int fd, uid_t uid)
+{
+	if (fd >= eventfd_owner_n) {
+		int n = fd + 64;
+		uid_t *p = realloc(eventfd_owner, n * sizeof(*p));
+
+		if (!p)
+			return -ENOMEM;
+		eventfd_owner = p;
+		eventfd_owner_n = n;
+	}
+	eventfd_owner[fd] = uid;
+	return 0;
+}
+
+void vfio_pci_eventfd_close(int fd)
+{
+	vfio_user_uncharge(eventfd_owner[fd], VFIO_USER_IRQ_EVENTFDS);
+	close(fd);
+}
 
 int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd)
 {
 	char path[64], target[64];
 	ssize_t n;
-	int fd = fdget(ua, user_fd);
+	int fd = fdget(ua, user_fd), ret;
+	uid_t uid;
 
 	if (fd < 0)
 		return -EBADF;
@@ -34,8 +62,20 @@ int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd)
 	target[n] = '\0';
 	if (strcmp(target, "anon_inode:[eventfd]"))
 		return -EINVAL;
+	/* no caller context: the daemon's own (root's) use */
+	uid = ua->ctx ? ua->ctx->uid : 0;
+	ret = vfio_user_charge(uid, VFIO_USER_IRQ_EVENTFDS);
+	if (ret)
+		return ret;
 	fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
-	return fd < 0 ? -errno : fd;
+	if (fd < 0 || eventfd_set_owner(fd, uid)) {
+		ret = fd < 0 ? -errno : -ENOMEM;
+		if (fd >= 0)
+			close(fd);
+		vfio_user_uncharge(uid, VFIO_USER_IRQ_EVENTFDS);
+		return ret;
+	}
+	return fd;
 }
 
 void vfio_pci_eventfd_signal(int fd)
@@ -50,7 +90,7 @@ void vfio_pci_eventfd_signal(int fd)
 static void eventfd_put(int *fd)
 {
 	if (*fd >= 0)
-		close(*fd);
+		vfio_pci_eventfd_close(*fd);
 	*fd = -1;
 }
 
@@ -209,12 +249,12 @@ static int set_intx_unmask(struct vfio_pci *vp, unsigned int start, unsigned int
 		if (efd < 0)
 			return efd;
 		if (vp->intx_unmask_fd >= 0) {
-			close(efd);
+			vfio_pci_eventfd_close(efd);
 			return -EBUSY;
 		}
 		ret = uvfio_loop_watch(efd, EPOLLIN, intx_unmask_fired, vp);
 		if (ret < 0) {
-			close(efd);
+			vfio_pci_eventfd_close(efd);
 			return ret;
 		}
 		vp->intx_unmask_fd = efd;
@@ -248,7 +288,7 @@ static int set_intx_trigger(struct vfio_pci *vp, unsigned int start, unsigned in
 		}
 		ret = intx_enable(vp, trigger);
 		if (ret < 0 && trigger >= 0)
-			close(trigger);
+			vfio_pci_eventfd_close(trigger);
 		return ret;
 	}
 

@@ -100,8 +100,11 @@ void vfio_pci_intrs_disable_all(struct vfio_pci *vp);
 void vfio_pci_intx_mask(struct vfio_pci *vp);
 void vfio_pci_intx_unmask(struct vfio_pci *vp);
 void vfio_pci_signal_req(struct vfio_pci *vp);
-/* An eventfd the user named: our own dup, -EBADF or -EINVAL (not an eventfd). */
+/* An eventfd the user named: our own dup, counted against the caller's IRQ
+ * eventfds until vfio_pci_eventfd_close(); -EBADF, -EINVAL (not an eventfd)
+ * or -EMFILE (the user's limit). */
 int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd);
+void vfio_pci_eventfd_close(int fd);
 void vfio_pci_eventfd_signal(int fd);
 
 /* vfio_pci_rdwr.c */

@@ -82,7 +82,7 @@ ssize_t vfio_pci_bar_rw(struct vfio_pci *vp, void *buf, size_t count, uint64_t o
 static void ioeventfd_free(struct vfio_pci_ioeventfd *ie)
 {
 	uvfio_loop_unwatch(ie->fd);
-	close(ie->fd);
+	vfio_pci_eventfd_close(ie->fd);
 	LIST_REMOVE(ie, next);
 	ie->vpci->ioeventfds_nr--;
 	free(ie);
@@ -139,7 +139,7 @@ int vfio_pci_ioeventfd(struct vfio_pci *vp, uint64_t offset, uint64_t data,
 		return efd;
 	ie = calloc(1, sizeof(*ie));
 	if (!ie) {
-		close(efd);
+		vfio_pci_eventfd_close(efd);
 		return -ENOMEM;
 	}
 	ie->vpci = vp;
@@ -150,7 +150,7 @@ int vfio_pci_ioeventfd(struct vfio_pci *vp, uint64_t offset, uint64_t data,
 	ie->fd = efd;
 	ret = uvfio_loop_watch(efd, EPOLLIN, ioeventfd_fired, ie);
 	if (ret < 0) {
-		close(efd);
+		vfio_pci_eventfd_close(efd);
 		free(ie);
 		return ret;
 	}

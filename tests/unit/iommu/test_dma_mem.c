@@ -17,7 +17,7 @@
 
 static void test_from_file(void **state)
 {
-	struct vfio_mm *mm = vfio_mm_attach(getpid(), -1, NULL,
+	struct vfio_mm *mm = vfio_mm_attach(getpid(), getuid(), -1, NULL,
 					    open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	uint64_t base = mm->locked_vm;
 	struct dma_mem *mem;

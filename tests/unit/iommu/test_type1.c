@@ -821,7 +821,7 @@ static int group_setup(void **state)
 {
 	(void)state;
 	ctx.pid = getpid();
-	ctx.mm = vfio_mm_attach(ctx.pid, -1, NULL,
+	ctx.mm = vfio_mm_attach(ctx.pid, getuid(), -1, NULL,
 				open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	return ctx.mm ? 0 : -1;
 }

@@ -28,7 +28,7 @@ void itest_setup(void)
 	itest_ctx.pid = getpid();
 	itest_ctx.uid = getuid();
 	itest_ctx.gid = getgid();
-	itest_ctx.mm = vfio_mm_attach(itest_ctx.pid, -1, NULL,
+	itest_ctx.mm = vfio_mm_attach(itest_ctx.pid, getuid(), -1, NULL,
 				      open("/proc/self/mem", O_RDWR | O_CLOEXEC));
 	assert_non_null(itest_ctx.mm);
 	itest_seg_reset();
