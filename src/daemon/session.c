@@ -35,6 +35,9 @@ struct pending_reply {
 	uint8_t payload[];
 };
 
+/* Requests served from one channel before the others get their turn. */
+#define SESSION_BUDGET		4
+
 /* How long a client may leave a reply unread before it is dropped. */
 #define REPLY_TIMEOUT_MS	5000
 
@@ -422,7 +425,9 @@ static void session_event(void *arg, uint32_t events)
 		}
 	}
 	(void)events;
-	for (;;) {
+	/* A few requests per wake-up: a client that pipelines many waits its
+	 * turn behind the others (the watch is level-triggered). */
+	for (int budget = SESSION_BUDGET; budget; budget--) {
 		/* A control command in flight, or a reply not taken yet: the
 		 * next request waits. */
 		if (s->waiting || s->out)

@@ -8,6 +8,7 @@
 #define UVFIO_TEST_HARNESS_H
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
