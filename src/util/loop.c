@@ -10,9 +10,20 @@
 
 struct watch {
 	int fd;
+	uint32_t seq;		/* tells this watch from an earlier one of fd */
 	uvfio_loop_fn fn;
 	void *arg;
 };
+
+/* An event carries the fd and the watch's sequence number: a callback may
+ * close an fd and a later one reuse its number while events for the old
+ * one wait in the same batch; those must not reach the new watch. */
+static uint32_t next_seq;
+
+static uint64_t event_data(const struct watch *w)
+{
+	return (uint64_t)w->seq << 32 | (uint32_t)w->fd;
+}
 
 struct uvfio_timer {
 	int fd;
@@ -65,8 +76,8 @@ int uvfio_loop_watch(int fd, uint32_t events, uvfio_loop_fn fn, void *arg)
 	w = malloc(sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (struct watch){ .fd = fd, .fn = fn, .arg = arg };
-	ev.data.fd = fd;
+	*w = (struct watch){ .fd = fd, .seq = ++next_seq, .fn = fn, .arg = arg };
+	ev.data.u64 = event_data(w);
 	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 		int err = -errno;
 
@@ -79,10 +90,11 @@ int uvfio_loop_watch(int fd, uint32_t events, uvfio_loop_fn fn, void *arg)
 
 int uvfio_loop_modify(int fd, uint32_t events)
 {
-	struct epoll_event ev = { .events = events, .data.fd = fd };
+	struct epoll_event ev = { .events = events };
 
 	if (fd < 0 || fd >= nwatches || !watches[fd])
 		return -ENOENT;
+	ev.data.u64 = event_data(watches[fd]);
 	return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &ev) < 0 ? -errno : 0;
 }
 
@@ -141,12 +153,13 @@ static void dispatch(const struct epoll_event *evs, int n)
 {
 	for (int i = 0; i < n; i++) {
 		/* Look the watch up again: a callback earlier in this batch may
-		 * have removed it.  Callbacks tolerate a spurious wake-up
+		 * have removed it, or closed its fd and watched a new one under
+		 * the same number.  Callbacks tolerate a spurious wake-up
 		 * (non-blocking descriptors). */
-		int fd = evs[i].data.fd;
+		int fd = (int)(uint32_t)evs[i].data.u64;
 		struct watch *w = fd < nwatches ? watches[fd] : NULL;
 
-		if (w)
+		if (w && w->seq == (uint32_t)(evs[i].data.u64 >> 32))
 			w->fn(w->arg, evs[i].events);
 	}
 }
