@@ -177,8 +177,12 @@ int uvfio_chan_recv(int sock, struct uvfio_inmsg *msg, void *buf, size_t cap)
 
 	if (n < 0)
 		return (int)n;
-	if (n == 0)
+	if (n == 0) {
+		/* A zero-length datagram reads as a hang-up, but it may have
+		 * carried descriptors: keeping them would keep files open. */
+		uvfio_inmsg_close_fds(msg);
 		return 0;
+	}
 	if ((size_t)n < sizeof(msg->req) || msg->req.magic != UVFIO_WIRE_MAGIC ||
 	    (size_t)n - sizeof(msg->req) != msg->req.len) {
 		uvfio_inmsg_close_fds(msg);
