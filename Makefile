@@ -2,22 +2,26 @@
 #   make demo    build, start a private daemon, run the edu example driver (group
 #                path, then device cdev + iommufd)
 #   make check   install what is needed, build, run the whole suite (also
-#                under ASan+UBSan)
-# and `make bench` for the benchmarks.
+#                under ASan+UBSan, and a short run of each fuzzer)
+# and `make bench` for the benchmarks, `make fuzz` (FUZZ_SECONDS per fuzzer).
 
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
 MESON_OPTS ?=
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+FUZZERS = fuzz_wire fuzz_ioctl fuzz_ioctl_codec fuzz_topology
 
 # Debian packages the build and the test suite need.
 DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev libbsd-dev \
-       libpcap-dev libzydis-dev python3
+       libpcap-dev libzydis-dev python3 clang libclang-rt-14-dev
 # Real, unmodified clients the suite drives (tests/clients).
 CLIENT_DEPS = qemu-system-x86 dpdk dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
               iputils-ping
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps client-deps build build-asan demo check bench clean
+.PHONY: all deps client-deps build build-asan build-fuzz demo check fuzz bench clean
 
 all: build
 
@@ -37,11 +41,20 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Db_sanitize=address,undefined -Db_lundef=false \
 		-Dbuildtype=debug $(MESON_OPTS)
 
+# libFuzzer harnesses (fuzz/): a clang build of the daemon's code with
+# ASan+UBSan, only the fuzzers built.
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzz=true -Dtests=false \
+		-Db_sanitize=address,undefined -Db_lundef=false $(MESON_OPTS)
+
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
 build-asan: deps $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
+
+build-fuzz: deps $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD) $(addprefix fuzz/,$(FUZZERS))
 
 demo: build
 	@echo "== edu-demo through a container and the device's group =="
@@ -49,8 +62,12 @@ demo: build
 	@echo "== edu-demo through the device cdev and /dev/iommu =="
 	$(BUILD)/uvfio run -- $(BUILD)/examples/edu-demo --cdev
 
-check: client-deps build build-asan
-	tests/run-suite $(BUILD) $(ASAN_BUILD)
+check: client-deps build build-asan build-fuzz
+	FUZZ_SMOKE_SECONDS=$(FUZZ_SMOKE_SECONDS) tests/run-suite --fuzz $(FUZZ_BUILD) \
+		$(BUILD) $(ASAN_BUILD)
+
+fuzz: build-fuzz
+	fuzz/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZERS)
 
 bench: build client-deps
 	$(BUILD)/bench/run-bench $(BUILD)
@@ -62,4 +79,4 @@ bench: build client-deps
 	bash bench/bench_guest.sh $(BUILD)/uvfio
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
