@@ -118,7 +118,8 @@ static int send_reply(struct session *s, const struct uvfio_rep *rep, const void
 	if (!p)
 		return -ENOMEM;
 	p->rep = *rep;
-	memcpy(p->payload, payload, rep->len);
+	if (rep->len)
+		memcpy(p->payload, payload, rep->len);
 	p->fd = fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 0) : -1;
 	if (fd >= 0 && p->fd < 0) {
 		free(p);
