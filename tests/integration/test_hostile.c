@@ -11,24 +11,11 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "transport/wire.h"
 #include "vfio_util.h"
-
-static int raw_channel(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *dir = getenv("UVFIO_DIR");
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-
-	REQUIRE(dir && fd >= 0, "UVFIO_DIR and a socket");
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/uvfiod.sock", dir);
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
-		strerror(errno));
-	return fd;
-}
+#include "wire_util.h"
 
 static void on_alarm(int sig)
 {
@@ -62,7 +49,7 @@ static uint64_t learn_token(int chan, int file)
 /* Big replies to small requests, none of them read. */
 static void test_never_reads(int container, int device)
 {
-	int fd = raw_channel(), sent = 0, got = 0;
+	int fd = raw_channel_flags(SOCK_NONBLOCK), sent = 0, got = 0;
 	struct uvfio_req req = {
 		.magic = UVFIO_WIRE_MAGIC, .op = UVFIO_OP_RW,
 		.file = learn_token(fd, device), .arg0 = REGION(0), .arg1 = UVFIO_RW_CHUNK,
@@ -117,7 +104,7 @@ static pid_t flooder(void)
 	if (!pid) {
 		struct uvfio_req req = { .magic = UVFIO_WIRE_MAGIC, .op = 999 };
 		char buf[256];
-		int fd = raw_channel();
+		int fd = raw_channel_flags(SOCK_NONBLOCK);
 		struct pollfd p = { .fd = fd, .events = POLLIN };
 
 		for (;;) {

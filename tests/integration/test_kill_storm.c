@@ -15,12 +15,11 @@
 #include <stdlib.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #include "iommufd_util.h"
+#include "wire_util.h"
 
 #define CLIENTS		200
 #define AT_ONCE		8
@@ -117,14 +116,11 @@ static void client(unsigned int seed)
 /* The daemon's pid, from its end of a connection. */
 static pid_t daemon_pid(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = raw_channel_flags(0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/uvfiod.sock", getenv("UVFIO_DIR"));
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
-		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, "the daemon");
+	REQUIRE(getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0, "the daemon");
 	close(fd);
 	return cred.pid;
 }

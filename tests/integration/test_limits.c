@@ -14,11 +14,10 @@
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 
 #include "iommufd_util.h"
-#include "transport/wire.h"
+#include "wire_util.h"
 
 #define ATTACKER	65534
 #define VICTIM		65533
@@ -33,13 +32,10 @@ static void become(uid_t uid)
 /* A raw call channel; -errno of the first reply when the daemon refuses it. */
 static int raw_channel(int *refused)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct uvfio_req req = { .magic = UVFIO_WIRE_MAGIC, .op = 999 };
 	struct uvfio_rep rep = { 0 };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = raw_channel_flags(0);
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/uvfiod.sock", getenv("UVFIO_DIR"));
-	REQUIRE(fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect");
 	REQUIRE(send(fd, &req, sizeof(req), MSG_NOSIGNAL) == sizeof(req) &&
 		recv(fd, &rep, sizeof(rep), 0) == sizeof(rep), "a call");
 	*refused = rep.ret == -EOPNOTSUPP ? 0 : (int)rep.ret;

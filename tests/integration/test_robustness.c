@@ -7,24 +7,10 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include "transport/ioctl_codec.h"
-#include "transport/wire.h"
 #include "vfio_util.h"
-
-static int raw_channel(void)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *dir = getenv("UVFIO_DIR");
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	REQUIRE(dir && fd >= 0, "UVFIO_DIR and a socket");
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/uvfiod.sock", dir);
-	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0, "connect: %s",
-		strerror(errno));
-	return fd;
-}
+#include "wire_util.h"
 
 /* Sends raw bytes; returns the reply's ret, or 1 if the daemon hung up. */
 static long long exchange(int fd, const void *msg, size_t len)
@@ -51,17 +37,17 @@ static void test_garbage(void)
 	int fd;
 
 	/* Not even a header: the channel is dropped. */
-	fd = raw_channel();
+	fd = raw_channel_flags(0);
 	CHECK(exchange(fd, "junk", 4) == 1, "short message drops the channel");
 	close(fd);
 
-	fd = raw_channel();
+	fd = raw_channel_flags(0);
 	memset(&m, 0, sizeof(m));
 	m.req.magic = 0x12345678;
 	CHECK(exchange(fd, &m, sizeof(m.req)) == 1, "bad magic drops the channel");
 	close(fd);
 
-	fd = raw_channel();
+	fd = raw_channel_flags(0);
 	memset(&m, 0, sizeof(m));
 	m.req.magic = UVFIO_WIRE_MAGIC;
 	m.req.op = UVFIO_OP_IOCTL;
@@ -70,7 +56,7 @@ static void test_garbage(void)
 	close(fd);
 
 	/* Well-formed but wrong: answered with an error, channel kept. */
-	fd = raw_channel();
+	fd = raw_channel_flags(0);
 	memset(&m, 0, sizeof(m));
 	m.req.magic = UVFIO_WIRE_MAGIC;
 	m.req.op = 999;
@@ -102,7 +88,7 @@ static void test_bad_codec(void)
 
 	setup_device(&s, EDU_GROUP, EDU_BDF, VFIO_TYPE1v2_IOMMU);
 	/* Learn the device file's token the way the shim does. */
-	chan = raw_channel();
+	chan = raw_channel_flags(0);
 	{
 		struct uvfio_req req = { .magic = UVFIO_WIRE_MAGIC, .op = UVFIO_OP_LEARN };
 
