@@ -157,14 +157,15 @@ static long rss_kib(pid_t pid)
 	return kib;
 }
 
-/* What `uvfio stats` says, minus lines that count traffic (they only grow). */
+/* What `uvfio stats` and `uvfio ls` say (files, users' holdings, devices in
+ * use, mappings), minus lines that count traffic (they only grow). */
 static void stats(const char *uvfio, char *out, size_t cap)
 {
 	char cmd[512], line[512];
 	size_t n = 0;
 	FILE *p;
 
-	snprintf(cmd, sizeof(cmd), "%s stats", uvfio);
+	snprintf(cmd, sizeof(cmd), "%s stats; %s ls", uvfio, uvfio);
 	p = popen(cmd, "r");
 	REQUIRE(p, "uvfio stats");
 	while (fgets(line, sizeof(line), p)) {
