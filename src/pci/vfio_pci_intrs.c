@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "core/user.h"
@@ -78,13 +80,43 @@ int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd)
 	return fd;
 }
 
+/*
+ * The user's eventfds are shared with the user, file flags included: a
+ * blocking one whose counter the user filled up (or drained) would block the
+ * daemon in write (or read).  Never wait on them.
+ */
+static ssize_t eventfd_io_nowait(int fd, uint64_t *v, bool write)
+{
+	struct iovec iov = { .iov_base = v, .iov_len = sizeof(*v) };
+	struct pollfd p = { .fd = fd, .events = write ? POLLOUT : POLLIN };
+	ssize_t n = write ? pwritev2(fd, &iov, 1, -1, RWF_NOWAIT)
+			  : preadv2(fd, &iov, 1, -1, RWF_NOWAIT);
+
+	if (n >= 0 || errno != EOPNOTSUPP)
+		return n;
+	/* a kernel without RWF_NOWAIT for eventfds: check first (single
+	 * threaded, so only the user can race us, at its own loss) */
+	if (poll(&p, 1, 0) != 1) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return write ? pwritev2(fd, &iov, 1, -1, 0) : preadv2(fd, &iov, 1, -1, 0);
+}
+
 void vfio_pci_eventfd_signal(int fd)
 {
 	uint64_t one = 1;
 
 	/* a full counter (EAGAIN) means the user is far behind: drop it */
-	if (write(fd, &one, sizeof(one)) < 0)
+	if (eventfd_io_nowait(fd, &one, true) < 0)
 		uvfio_dbg_rl("eventfd %d signal failed: %d", fd, errno);
+}
+
+bool vfio_pci_eventfd_consume(int fd)
+{
+	uint64_t cnt;
+
+	return eventfd_io_nowait(fd, &cnt, false) == sizeof(cnt);
 }
 
 static void eventfd_put(int *fd)
@@ -203,10 +235,9 @@ static void intx_disable(struct vfio_pci *vp)
 static void intx_unmask_fired(void *arg, uint32_t events)
 {
 	struct vfio_pci *vp = arg;
-	uint64_t cnt;
 
 	(void)events;
-	if (read(vp->intx_unmask_fd, &cnt, sizeof(cnt)) == sizeof(cnt))
+	if (vfio_pci_eventfd_consume(vp->intx_unmask_fd))
 		vfio_pci_intx_unmask(vp);
 }
 

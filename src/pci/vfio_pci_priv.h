@@ -105,7 +105,9 @@ void vfio_pci_signal_req(struct vfio_pci *vp);
  * or -EMFILE (the user's limit). */
 int vfio_pci_eventfd_get(struct vfio_uarg *ua, int32_t user_fd);
 void vfio_pci_eventfd_close(int fd);
+/* Signal or take an eventfd of the user's without ever waiting on it. */
 void vfio_pci_eventfd_signal(int fd);
+bool vfio_pci_eventfd_consume(int fd);
 
 /* vfio_pci_rdwr.c */
 ssize_t vfio_pci_bar_rw(struct vfio_pci *vp, void *buf, size_t count, uint64_t off,

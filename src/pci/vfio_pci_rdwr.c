@@ -92,10 +92,9 @@ static void ioeventfd_fired(void *arg, uint32_t events)
 {
 	struct vfio_pci_ioeventfd *ie = arg;
 	struct vfio_pci *vp = ie->vpci;
-	uint64_t cnt;
 
 	(void)events;
-	if (read(ie->fd, &cnt, sizeof(cnt)) != sizeof(cnt))
+	if (!vfio_pci_eventfd_consume(ie->fd))
 		return;
 	if (vp->pdev->bars[ie->bar].kind != UVFIO_BAR_IO && !vfio_pci_memory_enabled(vp))
 		return;

@@ -4,12 +4,14 @@
  *  - one that asks for big replies and never reads them: the daemon stops
  *    reading it, keeps serving everyone else, and drops it after a while;
  *  - one that floods requests as fast as it can: others are still served.
+ *  - one whose interrupt eventfd is full, so that signalling it would block.
  * A watchdog (alarm) turns a daemon that stalls into a failure.
  */
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -95,6 +97,20 @@ static void test_never_reads(int container, int device)
 	well_behaved_call(container, "after it was dropped");
 }
 
+/* An interrupt eventfd whose counter the user filled up: signalling it
+ * would block a daemon that waited on it. */
+static void test_full_eventfd(int container, int device)
+{
+	uint64_t full = 0xfffffffffffffffeull;
+	int efd = eventfd(0, EFD_CLOEXEC);	/* blocking, like most programs' */
+
+	CHECK_OK(set_irq_eventfds(device, VFIO_PCI_MSI_IRQ_INDEX, 0, 1, &efd));
+	CHECK(write(efd, &full, sizeof(full)) == sizeof(full), "fill the counter");
+	wr32(device, REGION(0) + 0x60, 1);	/* edu raises its interrupt */
+	well_behaved_call(container, "an interrupt went to a full eventfd");
+	close(efd);
+}
+
 /* A child that floods requests (reading its replies, as fast as it can). */
 static pid_t flooder(void)
 {
@@ -128,6 +144,7 @@ int main(void)
 	container = s.container;
 	signal(SIGALRM, on_alarm);
 	test_never_reads(container, s.device);
+	test_full_eventfd(container, s.device);
 
 	flood = flooder();
 	for (int i = 0; i < 200; i++)
