@@ -259,7 +259,7 @@ static void *race_getinfo(void *arg)
 			if (info.num_regions != 9)
 				r->errors++;
 			bound = true;
-			r->after++;
+			__atomic_fetch_add(&r->after, 1, __ATOMIC_RELAXED);
 		} else if (errno != EINVAL || bound) {
 			/* an odd errno, or blocked again after bound */
 			r->flips++;
@@ -282,7 +282,17 @@ static void test_bind_race(void)
 			pthread_create(&t[i], NULL, race_getinfo, &r[i]);
 		usleep(2000 * (unsigned int)round);
 		CHECK(bind_iommufd(dev, iommufd) > 0, "bind during the race: %s", strerror(errno));
-		usleep(20000);
+		/* until each thread has had calls answered after the bind (a busy
+		 * machine may take a while to run them all) */
+		for (int ms = 0; ms < 5000; ms++) {
+			bool all = true;
+
+			for (int i = 0; i < 3; i++)
+				all &= __atomic_load_n(&r[i].after, __ATOMIC_RELAXED) > 0;
+			if (all && ms >= 20)
+				break;
+			usleep(1000);
+		}
 		atomic_store(&stop, 1);
 		for (int i = 0; i < 3; i++) {
 			pthread_join(t[i], NULL);
