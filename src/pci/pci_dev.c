@@ -506,9 +506,21 @@ void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf
 	uint8_t *p = buf;
 
 	while (len) {
+		const struct uvfio_bar_area *a = pci_dev_bar_area(pdev, bar, off, 1);
 		unsigned int n = access_size(off, len);
 		uint64_t v = 0;
 
+		/* RAM is memory: the run that lies in one area moves at once */
+		if (a) {
+			size_t run = a->offset + a->size - off < len ? a->offset + a->size - off : len;
+			uint8_t *ram = (uint8_t *)pdev->bars[bar].ram + off;
+
+			memcpy(write ? ram : p, write ? p : ram, run);
+			off += run;
+			p += run;
+			len -= run;
+			continue;
+		}
 		if (write) {
 			memcpy(&v, p, n);
 			pci_dev_bar_write(pdev, bar, off, n, v);
