@@ -176,6 +176,9 @@ static int chan_hello(int chan)
 		REAL(close)(mem);
 	if (!err && c.rfd >= 0)
 		REAL(close)(c.rfd);
+	/* over the user's connection limit: the daemon says so and hangs up */
+	if (!err && c.rep.ret == -EMFILE)
+		return -EMFILE;
 	return err;
 }
 

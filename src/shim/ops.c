@@ -16,10 +16,11 @@
 
 
 /* The channel broke: to the program this is an I/O error on the file,
- * unless its own buffer was at fault. */
+ * unless its own buffer was at fault or its user has all the connections
+ * it may. */
 static int chan_errno(int err)
 {
-	return err == -EFAULT ? -EFAULT : -EIO;
+	return err == -EFAULT || err == -EMFILE ? err : -EIO;
 }
 
 static void close_quiet(int fd)
@@ -40,7 +41,7 @@ static int call_daemon(struct uvfio_call *c)
 
 	ch = shim_chan_get(&err);
 	if (!ch)
-		return -EIO;
+		return chan_errno(err);
 	err = shim_chan_call(ch, c);
 	return err ? chan_errno(err) : 0;
 }
@@ -122,7 +123,7 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 
 	ch = shim_chan_get(&cerr);
 	if (!ch)
-		return -EIO;
+		return chan_errno(cerr);
 	do {
 		size_t n = count - done < UVFIO_RW_CHUNK ? count - done : UVFIO_RW_CHUNK;
 		struct uvfio_call c = {
@@ -315,7 +316,7 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 
 	ch = shim_chan_get(&err);
 	if (!ch)
-		return -EIO;
+		return chan_errno(err);
 	req = shim_chan_reqbuf(ch, &reqcap);
 	c.rbuf = shim_chan_repbuf(ch, &repcap);
 	c.rbuf_cap = repcap;

@@ -9,6 +9,7 @@
  * Needs root to become those users: skipped, exit 77, otherwise.
  */
 #include <linux/iommufd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <sys/eventfd.h>
@@ -130,6 +131,16 @@ static int victim(void)
 	return harness_done("limits (the other user)");
 }
 
+/* A new thread needs a channel of its own: over the limit, its first call
+ * fails with EMFILE. */
+static void *open_in_new_thread(void *arg)
+{
+	int fd = open("/dev/vfio/vfio", O_RDWR);
+
+	*(int *)arg = fd < 0 ? errno : 0;
+	return NULL;
+}
+
 static int attacker(int done_pipe, int go_pipe)
 {
 	static int fds[2048];
@@ -155,6 +166,12 @@ static int attacker(int done_pipe, int go_pipe)
 	CHECK(nfiles == 32, "%d files", nfiles);
 	nconn = take_connections(fds + nfiles, 100);
 	CHECK(nconn >= 10 && nconn < 16, "%d raw connections beside the shim's", nconn);
+	pthread_t t;
+	int err = -1;
+
+	REQUIRE(pthread_create(&t, NULL, open_in_new_thread, &err) == 0, "thread");
+	pthread_join(t, NULL);
+	CHECK(err == EMFILE, "a new thread's open past the connection limit: %s", strerror(err));
 	REQUIRE(write(done_pipe, "f", 1) == 1 && read(go_pipe, &c, 1) == 1, "sync");
 	return harness_done("limits (the user at its limits)");
 }
