@@ -20,11 +20,13 @@
 #endif
 
 #include "control.h"
+#include "slot_poll.h"
 #include "core/user.h"
 #include "core/vfio.h"
 #include "iommufd/iommufd.h"
 #include "transport/channel.h"
 #include "transport/ioctl_codec.h"
+#include "util/container_of.h"
 #include "util/log.h"
 #include "util/loop.h"
 
@@ -54,6 +56,11 @@ struct session {
 	struct uvfio_timer *out_timer;
 	bool waiting;		/* a control command answers later */
 	bool dead;		/* hung up while waiting */
+	/* The shared call slot, if the client asked for one, and whether the
+	 * request being handled came from it. */
+	struct slot_client sc;
+	bool from_slot;
+	uint32_t slot_seq;
 	LIST_ENTRY(session) next;
 };
 
@@ -66,6 +73,8 @@ static char listen_path[108];
 static uint8_t in_buf[UVFIO_MAX_PAYLOAD];
 static uint8_t out_buf[UVFIO_MAX_PAYLOAD];
 
+static void update_blocked(struct session *s);
+
 static void pending_free(struct session *s)
 {
 	if (s->out) {
@@ -76,10 +85,39 @@ static void pending_free(struct session *s)
 	}
 	uvfio_timer_cancel(s->out_timer);
 	s->out_timer = NULL;
+	update_blocked(s);
+}
+
+static bool drain_posted(struct session *s);
+
+static void slot_free(struct session *s)
+{
+	if (!s->sc.slot)
+		return;
+	/* Writes it posted were accepted: they land even if it goes. */
+	drain_posted(s);
+	slot_client_del(&s->sc);
+	close(s->sc.kick);
+	uvfio_slot_destroy(s->sc.slot);
+	s->sc.slot = NULL;
+}
+
+/* A session with a reply waiting or a control command in flight takes no
+ * new request, from its slot either. */
+static void update_blocked(struct session *s)
+{
+	bool blocked = s->waiting || s->out;
+
+	if (s->sc.slot && s->sc.blocked != blocked) {
+		s->sc.blocked = blocked;
+		if (!blocked)
+			slot_poll_wake();
+	}
 }
 
 static void session_free(struct session *s)
 {
+	slot_free(s);
 	pending_free(s);
 	if (s->charged)
 		vfio_user_uncharge(s->ctx.uid, VFIO_USER_CONNECTIONS);
@@ -104,10 +142,53 @@ static void out_timeout(void *arg, uint32_t events)
 	session_free(s);
 }
 
-/* Sends a reply without ever waiting for the client: when its socket is full
- * the reply (and a dup of fd) waits for it to read.  0 or -errno. */
+/* Where a reply's payload is best built: straight in the slot when the
+ * request came from it. */
+static uint8_t *reply_buf(struct session *s)
+{
+	return s->from_slot ? uvfio_slot_data(s->sc.slot) : out_buf;
+}
+
+static int send_sock_reply(struct session *s, const struct uvfio_rep *rep,
+			   const void *payload, int fd);
+
+/* Answers the request taken from the slot.  A reply that passes a
+ * descriptor goes on the socket; the slot says so. */
+static int send_slot_reply(struct session *s, const struct uvfio_rep *rep, const void *payload,
+			   int fd)
+{
+	struct uvfio_slot *slot = s->sc.slot;
+	int ret = 0;
+
+	s->from_slot = false;
+	slot->rep_flags = 0;
+	if (fd >= 0) {
+		ret = send_sock_reply(s, rep, payload, fd);
+		if (!ret)
+			slot->rep_flags = UVFIO_SLOT_REP_SOCKET;
+		else
+			slot->rep = (struct uvfio_rep){ .ret = -EIO };
+	} else {
+		slot->rep = *rep;
+		if (rep->len && payload != uvfio_slot_data(slot))
+			memcpy(uvfio_slot_data(slot), payload, rep->len);
+	}
+	uvfio_slot_complete(slot, s->slot_seq);
+	return ret;
+}
+
 static int send_reply(struct session *s, const struct uvfio_rep *rep, const void *payload,
 		      int fd)
+{
+	if (s->from_slot)
+		return send_slot_reply(s, rep, payload, fd);
+	return send_sock_reply(s, rep, payload, fd);
+}
+
+/* Sends a reply without ever waiting for the client: when its socket is full
+ * the reply (and a dup of fd) waits for it to read.  0 or -errno. */
+static int send_sock_reply(struct session *s, const struct uvfio_rep *rep,
+			   const void *payload, int fd)
 {
 	struct pending_reply *p;
 	int ret = uvfio_chan_reply(s->sock, rep, payload, fd);
@@ -128,6 +209,7 @@ static int send_reply(struct session *s, const struct uvfio_rep *rep, const void
 	s->out = p;
 	s->out_timer = uvfio_timer_add(REPLY_TIMEOUT_MS, out_timeout, s);
 	uvfio_loop_modify(s->sock, EPOLLOUT);
+	update_blocked(s);
 	return 0;
 }
 
@@ -286,8 +368,8 @@ static void do_rw(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
 		reply(s, ret, NULL, 0, NULL, -1);
 		return;
 	}
-	ret = f->ops->read(f, out_buf, count, ppos);
-	reply(s, ret, out_buf, ret > 0 ? (uint32_t)ret : 0, NULL, -1);
+	ret = f->ops->read(f, reply_buf(s), count, ppos);
+	reply(s, ret, reply_buf(s), ret > 0 ? (uint32_t)ret : 0, NULL, -1);
 }
 
 static void do_mmap(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
@@ -308,19 +390,47 @@ static void do_mmap(struct session *s, struct uvfio_inmsg *m, struct vfio_file *
  * over its own /proc/self/mem: from then on this session's DMA mappings reach
  * that address space and nothing else.  Without a checked descriptor the
  * session keeps an mm that reaches no memory. */
+/* The client asked for a shared call slot and gave the eventfd it kicks us
+ * with: the slot's memfd, or -errno (the client then uses the socket). */
+static int slot_setup(struct session *s, int kick)
+{
+	int memfd = uvfio_slot_create(&s->sc.slot);
+	int err;
+
+	if (memfd < 0) {
+		close(kick);
+		return memfd;
+	}
+	s->sc.kick = kick;
+	s->sc.blocked = false;
+	err = slot_client_add(&s->sc);
+	if (err) {
+		close(kick);
+		close(memfd);
+		uvfio_slot_destroy(s->sc.slot);
+		s->sc.slot = NULL;
+		return err;
+	}
+	return memfd;
+}
+
 static void do_hello(struct session *s, struct uvfio_inmsg *m)
 {
+	bool want_slot = m->req.flags & UVFIO_HELLO_SLOT;
+	unsigned int nmem = m->nfds - (want_slot ? 1 : 0);
 	struct uvfio_hello hello;
 	struct vfio_mm *mm;
-	int memfd;
+	int memfd, slotfd = -1;
 
-	if (s->hello || m->req.len != sizeof(hello) || m->nfds > 1) {
+	if (s->hello || m->req.len != sizeof(hello) || (want_slot && !m->nfds) || nmem > 1) {
 		reply(s, -EINVAL, NULL, 0, NULL, -1);
 		return;
 	}
 	memcpy(&hello, m->payload, sizeof(hello));
 	memfd = vfio_mm_open_image(s->ctx.pid, s->ctx.mm->pidfd, hello.image, hello.image_addr,
-				   m->nfds ? m->fds[0] : -1);
+				   nmem ? m->fds[0] : -1);
+	if (want_slot)
+		slotfd = slot_setup(s, m->fds[nmem]);
 	m->nfds = 0;		/* taken */
 	mm = vfio_mm_attach(s->ctx.pid, s->ctx.uid, fcntl(s->ctx.mm->pidfd, F_DUPFD_CLOEXEC, 0),
 			    hello.image, memfd < 0 ? -1 : memfd);
@@ -334,7 +444,9 @@ static void do_hello(struct session *s, struct uvfio_inmsg *m)
 	vfio_mm_put(s->ctx.mm);
 	s->ctx.mm = mm;
 	s->hello = true;
-	reply(s, 0, NULL, 0, NULL, -1);
+	reply(s, 0, NULL, 0, NULL, slotfd);
+	if (slotfd >= 0)
+		close(slotfd);
 }
 
 static void do_control(struct session *s, struct uvfio_inmsg *m)
@@ -348,12 +460,14 @@ static void do_control(struct session *s, struct uvfio_inmsg *m)
 	memcpy(cmd, m->payload, m->req.len);
 	cmd[m->req.len] = 0;
 	s->waiting = true;
+	update_blocked(s);
 	control_run(s, &s->ctx, cmd);
 }
 
 void session_complete_control(struct session *s, long ret, const char *text)
 {
 	s->waiting = false;
+	update_blocked(s);
 	if (s->dead) {
 		session_free(s);
 		return;
@@ -361,10 +475,63 @@ void session_complete_control(struct session *s, long ret, const char *text)
 	reply(s, ret, text, text ? (uint32_t)strlen(text) : 0, NULL, -1);
 }
 
+/* Performs one posted write; a bad one is dropped, as a device drops a
+ * write it cannot take. */
+static void perform_posted(const struct uvfio_posted *p)
+{
+	struct vfio_file *f = vfio_file_lookup_token(p->file);
+	uint64_t off = p->offset;
+
+	if (!f || !f->ops->write || (p->len != 1 && p->len != 2 && p->len != 4 && p->len != 8) ||
+	    (f->ops->type != UVFIO_FILE_DEVICE && f->ops->type != UVFIO_FILE_DEVICE_CDEV))
+		return;
+	vfio_file_get(f);
+	f->ops->write(f, p->data, p->len, &off);
+	vfio_file_put(f);
+}
+
+/* Performs the writes the client queued in its slot, in order.  A ring
+ * index the client moved more than a ring ahead is a lie: nothing of it is
+ * performed. */
+static bool drain_posted(struct session *s)
+{
+	struct uvfio_slot *slot = s->sc.slot;
+	uint32_t head = atomic_load_explicit(&slot->c.post_head, memory_order_acquire);
+	uint32_t tail = s->sc.post_tail;
+
+	if (head == tail)
+		return false;
+	if (head - tail > UVFIO_SLOT_POSTED)
+		tail = head;
+	while (tail != head) {
+		struct uvfio_posted p;
+
+		memcpy(&p, &slot->posted[tail % UVFIO_SLOT_POSTED], sizeof(p));
+		atomic_signal_fence(memory_order_seq_cst);	/* use only the copy */
+		tail++;
+		perform_posted(&p);
+	}
+	s->sc.post_tail = tail;
+	atomic_store_explicit(&slot->d.post_tail, tail, memory_order_release);
+	return true;
+}
+
+/* Writes posted by any thread of a process are performed before any later
+ * call of that process (PCIe orders posted writes before later reads). */
+static void drain_process(const struct session *caller)
+{
+	struct session *s;
+
+	LIST_FOREACH(s, &sessions, next)
+		if (s->sc.slot && s->ctx.mm == caller->ctx.mm)
+			drain_posted(s);
+}
+
 static void handle(struct session *s, struct uvfio_inmsg *m)
 {
 	struct vfio_file *f = NULL;
 
+	drain_process(s);
 	switch (m->req.op) {
 	case UVFIO_OP_HELLO:
 		do_hello(s, m);
@@ -407,6 +574,40 @@ static void handle(struct session *s, struct uvfio_inmsg *m)
 	else
 		do_mmap(s, m, f);
 	vfio_file_put(f);
+}
+
+bool session_slot_serve(struct slot_client *sc)
+{
+	struct session *s = container_of(sc, struct session, sc);
+	struct uvfio_slot *slot = sc->slot;
+	struct uvfio_inmsg m = { .nfds = 0 };
+	bool work = drain_posted(s);
+	uint32_t seq;
+
+	if (sc->blocked)
+		return work;
+	seq = atomic_load_explicit(&slot->c.req_seq, memory_order_acquire);
+	if (seq == sc->seen)
+		return work;
+	sc->seen = seq;
+	s->slot_seq = seq;
+	s->from_slot = true;
+	/* Copy, then look only at the copy: the client may change the slot
+	 * at any time. */
+	memcpy(&m.req, &slot->req, sizeof(m.req));
+	atomic_signal_fence(memory_order_seq_cst);
+	if (m.req.magic != UVFIO_WIRE_MAGIC || m.req.len > sizeof(in_buf) ||
+	    m.req.op == UVFIO_OP_HELLO || m.req.op == UVFIO_OP_CONTROL) {
+		reply(s, -EPROTO, NULL, 0, NULL, -1);
+		return true;
+	}
+	memcpy(in_buf, uvfio_slot_data(slot), m.req.len);
+	m.payload = in_buf;
+	handle(s, &m);
+	/* every path replies; should one not, the client must not hang */
+	if (s->from_slot)
+		reply(s, -EIO, NULL, 0, NULL, -1);
+	return true;
 }
 
 static void session_event(void *arg, uint32_t events)

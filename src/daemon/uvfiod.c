@@ -28,6 +28,7 @@
 #include "iommu/type1.h"
 #include "pci/pci_bus.h"
 #include "session.h"
+#include "slot_poll.h"
 #include "sysfs.h"
 #include "topology.h"
 #include "transport/channel.h"
@@ -76,7 +77,7 @@ static void raise_nofile(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: uvfiod --dir DIR [--dir-mode MODE] [--topology FILE] [--debug] "
-		"[--ready-fd FD]\n");
+		"[--ready-fd FD] [--poll-us US]\n");
 }
 
 int main(int argc, char **argv)
@@ -87,6 +88,7 @@ int main(int argc, char **argv)
 		{ "topology", required_argument, NULL, 't' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ "ready-fd", required_argument, NULL, 'r' },
+		{ "poll-us", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -94,6 +96,7 @@ int main(int argc, char **argv)
 	char err[PATH_MAX + 256] = "", *end;
 	mode_t dir_mode = UVFIO_DIR_MODE_DEFAULT;
 	int ready_fd = -1, sfd, ret, c;
+	unsigned long poll_us = SLOT_POLL_US_DEFAULT;
 	bool dir_mode_set = false;
 	sigset_t mask;
 	long m;
@@ -115,6 +118,14 @@ int main(int argc, char **argv)
 		case 't': topology = optarg; break;
 		case 'D': uvfio_log_set_level(UVFIO_LOG_DEBUG); break;
 		case 'r': ready_fd = atoi(optarg); break;
+		case 'p':
+			poll_us = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || poll_us > 1000000) {
+				fprintf(stderr, "uvfiod: --poll-us %s: microseconds, 0 to 1000000\n",
+					optarg);
+				return 2;
+			}
+			break;
 		default: usage(); return c == 'h' ? 0 : 2;
 		}
 	}
@@ -141,6 +152,7 @@ int main(int argc, char **argv)
 		uvfio_err("cannot set up the event loop");
 		return 1;
 	}
+	slot_poll_setup((unsigned int)poll_us);
 	vfio_register_iommu_driver(&vfio_iommu_type1_ops);
 	vfio_topology_changed = topology_changed;
 

@@ -12,10 +12,7 @@
 #include <stdint.h>
 #include <sys/tree.h>
 
-#ifndef container_of
-#define container_of(ptr, type, member) \
-	((type *)(void *)((char *)(ptr) - offsetof(type, member)))
-#endif
+#include "util/container_of.h"
 
 struct iova_node {
 	RB_ENTRY(iova_node) rb;

@@ -22,6 +22,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/random.h>
 #include <sys/socket.h>
@@ -31,6 +32,8 @@
 
 struct shim_chan {
 	_Atomic int fd;			/* -1: connect on next use */
+	_Atomic int kick;		/* the slot's eventfd; -1: none or lost */
+	struct uvfio_slot *slot;	/* the shared call slot, if any */
 	uint8_t *buf;			/* request + reply scratch, on demand */
 	LIST_ENTRY(shim_chan) link;
 };
@@ -75,21 +78,51 @@ static void image_new(void)
 	atomic_store(&image_set, true);
 }
 
-/* Caller holds chans_lock. */
-static void chan_disconnect(struct shim_chan *ch)
+static void close_ours(int fd)
 {
-	int fd = atomic_exchange(&ch->fd, -1);
-
 	if (fd < 0)
 		return;
 	shim_fd_take(fd);
 	REAL(close)(fd);
 }
 
-static void chan_free(struct shim_chan *ch)
+/* The slot is mapped MADV_DONTFORK: a fork child must not reach the daemon
+ * through its parent's slot, and has none to unmap. */
+static int slot_map(struct shim_chan *ch, int memfd)
+{
+	void *p = REAL(mmap)(NULL, UVFIO_SLOT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+
+	if (p == MAP_FAILED)
+		return -errno;
+	if (madvise(p, UVFIO_SLOT_SIZE, MADV_DONTFORK) < 0) {
+		int err = -errno;
+
+		REAL(munmap)(p, UVFIO_SLOT_SIZE);
+		return err;
+	}
+	ch->slot = p;
+	return 0;
+}
+
+static void slot_unmap(struct shim_chan *ch, bool mapped)
+{
+	if (ch->slot && mapped)
+		REAL(munmap)(ch->slot, UVFIO_SLOT_SIZE);
+	ch->slot = NULL;
+}
+
+/* Caller holds chans_lock.  @mapped: false in a fork child. */
+static void chan_disconnect(struct shim_chan *ch, bool mapped)
+{
+	close_ours(atomic_exchange(&ch->fd, -1));
+	close_ours(atomic_exchange(&ch->kick, -1));
+	slot_unmap(ch, mapped);
+}
+
+static void chan_free(struct shim_chan *ch, bool mapped)
 {
 	LIST_REMOVE(ch, link);
-	chan_disconnect(ch);
+	chan_disconnect(ch, mapped);
 	if (ch->buf)
 		REAL(munmap)(ch->buf, 2 * BUF_HALF);
 	REAL(munmap)(ch, sizeof(*ch));
@@ -98,7 +131,7 @@ static void chan_free(struct shim_chan *ch)
 static void chan_thread_exit(void *p)
 {
 	pthread_mutex_lock(&chans_lock);
-	chan_free(p);
+	chan_free(p, true);
 	pthread_mutex_unlock(&chans_lock);
 	my_chan = NULL;
 }
@@ -125,9 +158,9 @@ static void atfork_child(void)
 	for (; ch; ch = next) {
 		next = LIST_NEXT(ch, link);
 		if (ch == my_chan)
-			chan_disconnect(ch);
+			chan_disconnect(ch, false);
 		else
-			chan_free(ch);
+			chan_free(ch, false);
 	}
 	pthread_mutex_unlock(&chans_lock);
 }
@@ -150,14 +183,15 @@ static void chan_setup(void)
  * its own /proc/self/mem (it is no longer dumpable); then a daemon that may
  * opens it and proves it reached this image by finding the name there.
  */
-static int chan_hello(int chan)
+static int chan_hello(int chan, struct shim_chan *ch, int kick)
 {
 	struct uvfio_hello hello = { .image_addr = (uintptr_t)image };
 	struct uvfio_call c = {
 		.req = { .op = UVFIO_OP_HELLO, .len = sizeof(hello) },
 		.payload = &hello,
+		.rfd_cloexec = 1,
 	};
-	int mem, err;
+	int fds[2], mem, err;
 
 	if (!atomic_load(&image_set)) {
 		pthread_mutex_lock(&image_lock);
@@ -167,47 +201,93 @@ static int chan_hello(int chan)
 	}
 	memcpy(hello.image, image, sizeof(hello.image));
 	mem = REAL(open)("/proc/self/mem", O_RDWR | O_CLOEXEC);
-	if (mem >= 0) {
-		c.fds = &mem;
-		c.nfds = 1;
+	if (mem >= 0)
+		fds[c.nfds++] = mem;
+	if (kick >= 0) {
+		fds[c.nfds++] = kick;
+		c.req.flags = UVFIO_HELLO_SLOT;
 	}
+	c.fds = fds;
 	err = uvfio_chan_call(chan, &c);
 	if (mem >= 0)
 		REAL(close)(mem);
-	if (!err && c.rfd >= 0)
+	if (!err && c.rfd >= 0) {
+		/* no slot (none asked, or the daemon had none): the socket */
+		if (c.rep.ret == 0 && kick >= 0)
+			slot_map(ch, c.rfd);
 		REAL(close)(c.rfd);
+	}
 	/* over the user's connection limit: the daemon says so and hangs up */
 	if (!err && c.rep.ret == -EMFILE)
 		return -EMFILE;
 	return err;
 }
 
-static int chan_connect(struct shim_chan *ch)
+/* Moves a channel descriptor above the program's and enters it in the fd
+ * table; the descriptor (perhaps renumbered) or -errno (closed). */
+static int chan_fd_install(int fd, struct shim_chan *ch)
 {
-	struct shim_fd ent = { .type = SHIM_FD_CHANNEL, .minor = -1 };
-	int fd = uvfio_chan_connect(shim_env()->sock);
-	int high, err;
+	struct shim_fd ent = { .type = SHIM_FD_CHANNEL, .minor = -1, .token = (uintptr_t)ch };
+	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, CHAN_FD_BASE);
+	int err;
 
-	if (fd < 0)
-		return fd;
-	err = chan_hello(fd);
-	if (err) {
-		REAL(close)(fd);
-		return err;
-	}
-	high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, CHAN_FD_BASE);
 	if (high >= 0) {
 		REAL(close)(fd);
 		fd = high;
 	}
-	ent.token = (uintptr_t)ch;
 	err = shim_fd_set(fd, &ent);
 	if (err) {
 		REAL(close)(fd);
 		return err;
 	}
+	return fd;
+}
+
+/* Connects, names our address space and, unless UVFIO_SLOT=0, sets up the
+ * shared call slot.  Whatever was left of an earlier connection goes. */
+static int chan_connect(struct shim_chan *ch)
+{
+	int fd, kick = -1, err;
+
+	pthread_mutex_lock(&chans_lock);
+	chan_disconnect(ch, true);
+	pthread_mutex_unlock(&chans_lock);
+	fd = uvfio_chan_connect(shim_env()->sock);
+	if (fd < 0)
+		return fd;
+	if (shim_env()->slot)
+		kick = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	err = chan_hello(fd, ch, kick);
+	if (!err && kick >= 0 && ch->slot) {
+		kick = chan_fd_install(kick, ch);
+		if (kick < 0)
+			err = kick;
+	} else if (kick >= 0) {
+		REAL(close)(kick);
+		kick = -1;
+	}
+	if (!err) {
+		fd = chan_fd_install(fd, ch);
+		err = fd < 0 ? fd : 0;
+	} else {
+		REAL(close)(fd);
+	}
+	if (err) {
+		pthread_mutex_lock(&chans_lock);
+		close_ours(kick);
+		slot_unmap(ch, true);
+		pthread_mutex_unlock(&chans_lock);
+		return err;
+	}
+	atomic_store(&ch->kick, kick);
 	atomic_store(&ch->fd, fd);
 	return 0;
+}
+
+/* Usable as it is: connected, and its slot's eventfd not closed under us. */
+static bool chan_ok(struct shim_chan *ch)
+{
+	return atomic_load(&ch->fd) >= 0 && (!ch->slot || atomic_load(&ch->kick) >= 0);
 }
 
 struct shim_chan *shim_chan_get(int *err)
@@ -229,13 +309,14 @@ struct shim_chan *shim_chan_get(int *err)
 			return NULL;
 		}
 		atomic_init(&ch->fd, -1);
+		atomic_init(&ch->kick, -1);
 		pthread_mutex_lock(&chans_lock);
 		LIST_INSERT_HEAD(&chans, ch, link);
 		pthread_mutex_unlock(&chans_lock);
 		pthread_setspecific(chan_key, ch);
 		my_chan = ch;
 	}
-	*err = atomic_load(&ch->fd) < 0 ? chan_connect(ch) : 0;
+	*err = chan_ok(ch) ? 0 : chan_connect(ch);
 	chan_busy--;
 	return *err ? NULL : ch;
 }
@@ -245,25 +326,32 @@ bool shim_chan_busy(void)
 	return chan_busy != 0;
 }
 
+static struct uvfio_slot_chan slot_chan(struct shim_chan *ch)
+{
+	return (struct uvfio_slot_chan){
+		.sock = atomic_load(&ch->fd), .kick = atomic_load(&ch->kick),
+		.slot = ch->slot, .copy = shim_copy_safe,
+	};
+}
+
 int shim_chan_call(struct shim_chan *ch, struct uvfio_call *call)
 {
-	int fd, err = 0;
+	int err = 0;
 
 	chan_busy++;
-	fd = atomic_load(&ch->fd);
-	if (fd < 0) {
+	if (!chan_ok(ch))
 		err = chan_connect(ch);
-		fd = atomic_load(&ch->fd);
-	}
 	if (!err) {
+		struct uvfio_slot_chan sc = slot_chan(ch);
+
 		call->rfd = -1;
-		err = uvfio_chan_call(fd, call);
+		err = uvfio_slot_call(&sc, call);
 	}
 	/* EFAULT: the user's buffer was bad; the message went whole or not at
 	 * all, so the stream is still in step.  Anything else: start over. */
 	if (err && err != -EFAULT) {
 		pthread_mutex_lock(&chans_lock);
-		chan_disconnect(ch);
+		chan_disconnect(ch, true);
 		pthread_mutex_unlock(&chans_lock);
 	}
 	chan_busy--;
@@ -299,15 +387,19 @@ void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap)
 	return b ? b + BUF_HALF : NULL;
 }
 
-void shim_chan_lost(const struct shim_fd *ent)
+void shim_chan_lost(int fd, const struct shim_fd *ent)
 {
 	struct shim_chan *ch;
 
 	pthread_mutex_lock(&chans_lock);
 	LIST_FOREACH(ch, &chans, link) {
 		if ((uintptr_t)ch == ent->token) {
-			/* The program closes the descriptor itself. */
-			atomic_store(&ch->fd, -1);
+			/* The program closes the descriptor itself; the owner
+			 * reconnects on its next call. */
+			int sock = fd, kick = fd;
+
+			atomic_compare_exchange_strong(&ch->fd, &sock, -1);
+			atomic_compare_exchange_strong(&ch->kick, &kick, -1);
 			break;
 		}
 	}

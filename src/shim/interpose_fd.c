@@ -162,7 +162,7 @@ SHIM_EXPORT int close(int fd)
 	if (!ent.type)
 		return REAL(close)(fd);
 	if (ent.type == SHIM_FD_CHANNEL) {
-		shim_chan_lost(&ent);
+		shim_chan_lost(fd, &ent);
 		return REAL(close)(fd);
 	}
 	ret = REAL(close)(fd);
@@ -176,7 +176,7 @@ static void forget_channel(int fd, const struct shim_fd *ent, void *ctx)
 	(void)ctx;
 	if (ent->type == SHIM_FD_CHANNEL) {
 		shim_fd_take(fd);
-		shim_chan_lost(ent);
+		shim_chan_lost(fd, ent);
 	}
 }
 
@@ -243,7 +243,7 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 	has_old = ours(oldfd, &ent);
 	prior = shim_fd_take(newfd);
 	if (prior.type == SHIM_FD_CHANNEL)
-		shim_chan_lost(&prior);
+		shim_chan_lost(newfd, &prior);
 	ret = three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
 	if (ret < 0) {
 		if (prior.type && prior.type != SHIM_FD_CHANNEL)

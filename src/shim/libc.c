@@ -96,6 +96,14 @@ static bool join(char *dst, size_t cap, const char *dir, const char *leaf)
 	return n > 0 && (size_t)n < cap;
 }
 
+/* A switch that is on unless set to 0. */
+static bool env_is_zero(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && !strcmp(v, "0");
+}
+
 static void env_read(void)
 {
 	const char *dir = getenv("UVFIO_DIR");
@@ -109,6 +117,8 @@ static void env_read(void)
 	    !join(env.redirects, sizeof(env.redirects), dir, "redirects"))
 		return;
 	env.root_len = strlen(env.root);
+	env.slot = !env_is_zero("UVFIO_SLOT");
+	env.posted = env.slot && !env_is_zero("UVFIO_POSTED");
 	env.dir = dir;
 }
 

@@ -18,6 +18,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -306,6 +308,32 @@ static size_t read_code(uint64_t rip, uint8_t *code)
 	return shim_user_read(code, rip, INSN_MAX);
 }
 
+/* Set while this thread copies to or from a buffer of the program: a fault
+ * there ends the copy with EFAULT, the way the kernel's exception table
+ * ends a copy_from_user(). */
+static __thread sigjmp_buf *volatile copy_fixup;
+
+int shim_copy_safe(void *dst, const void *src, size_t n)
+{
+	sigjmp_buf env;
+	sigset_t segv;
+
+	if (!atomic_load_explicit(&handlers_in, memory_order_relaxed))
+		shim_mmio_handlers_install();
+	if (sigsetjmp(env, 0)) {
+		copy_fixup = NULL;
+		/* we left the handler by a jump: SIGSEGV is still blocked */
+		sigemptyset(&segv);
+		sigaddset(&segv, SIGSEGV);
+		pthread_sigmask(SIG_UNBLOCK, &segv, NULL);
+		return -EFAULT;
+	}
+	copy_fixup = &env;
+	memcpy(dst, src, n);
+	copy_fixup = NULL;
+	return 0;
+}
+
 static void mmio_signal(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -319,6 +347,8 @@ static void mmio_signal(int sig, siginfo_t *si, void *ucv)
 	int saved = errno;
 	size_t n;
 
+	if (sig == SIGSEGV && copy_fixup)
+		siglongjmp(*copy_fixup, 1);
 	if (sig == SIGSEGV && (si->si_code != SEGV_ACCERR || !shim_mmio_lookup(addr, &v) ||
 			       !v.trapped))
 		goto chain;

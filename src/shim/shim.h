@@ -29,6 +29,7 @@
 #include <sys/types.h>
 
 #include "transport/channel.h"
+#include "transport/slot.h"
 #include "transport/ioctl_codec.h"
 #include "transport/wire.h"
 
@@ -115,6 +116,8 @@ struct shim_env {
 	size_t root_len;
 	char sock[4096];	/* $UVFIO_DIR/uvfiod.sock */
 	char redirects[4096];	/* $UVFIO_DIR/redirects */
+	bool slot;		/* calls through a shared slot ($UVFIO_SLOT != 0) */
+	bool posted;		/* small BAR writes are posted ($UVFIO_POSTED != 0) */
 };
 
 const struct shim_env *shim_env(void);
@@ -162,8 +165,8 @@ bool shim_chan_busy(void);
 /* Scratch space owned by the channel: request payload and reply payload. */
 void *shim_chan_reqbuf(struct shim_chan *ch, size_t *cap);
 void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap);
-/* The descriptor closed under us was a channel: forget it. */
-void shim_chan_lost(const struct shim_fd *ent);
+/* The descriptor fd closed under us was a channel's: forget it. */
+void shim_chan_lost(int fd, const struct shim_fd *ent);
 
 /* ---- ops.c ---- */
 
@@ -302,6 +305,9 @@ struct shim_bar_view {
 
 /* The BAR range holding addr.  Safe in a signal handler. */
 bool shim_mmio_lookup(uint64_t addr, struct shim_bar_view *v);
+/* Copies n bytes, either side possibly a bad buffer of the program: 0, or
+ * -EFAULT when a page was not there.  Not for signal handlers. */
+int shim_copy_safe(void *dst, const void *src, size_t n);
 /* Puts our SIGSEGV and SIGILL handlers in front of the program's (once). */
 void shim_mmio_handlers_install(void);
 

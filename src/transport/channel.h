@@ -37,6 +37,8 @@ struct uvfio_call {
 /* One round trip.  Returns 0 (the daemon's answer is in call->rep) or
  * -errno when the channel itself failed. */
 int uvfio_chan_call(int chan, struct uvfio_call *call);
+/* The second half of a call: waits for the reply on the socket. */
+int uvfio_chan_recv_reply(int chan, struct uvfio_call *call);
 
 /* ---- daemon side ---- */
 

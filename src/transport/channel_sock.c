@@ -147,16 +147,20 @@ static ssize_t recv_msg(int sock, void *hdr, size_t hlen, void *buf, size_t cap,
 
 int uvfio_chan_call(int chan, struct uvfio_call *call)
 {
-	unsigned int nrfd = 0;
-	int rfd = -1;
-	ssize_t n;
 	int err;
 
 	call->req.magic = UVFIO_WIRE_MAGIC;
 	err = send_msg(chan, &call->req, sizeof(call->req), call->payload,
 		       call->req.len, call->fds, call->nfds, true);
-	if (err)
-		return err;
+	return err ? err : uvfio_chan_recv_reply(chan, call);
+}
+
+int uvfio_chan_recv_reply(int chan, struct uvfio_call *call)
+{
+	unsigned int nrfd = 0;
+	int rfd = -1;
+	ssize_t n;
+
 	n = recv_msg(chan, &call->rep, sizeof(call->rep), call->rbuf,
 		     call->rbuf_cap, &rfd, &nrfd, 1, call->rfd_cloexec, true);
 	if (n < 0)

@@ -40,6 +40,10 @@ enum uvfio_op {
  * stands at image_addr in its memory. */
 #define UVFIO_IMAGE_LEN		16
 
+/* HELLO flags: the last descriptor is an eventfd the client will kick the
+ * daemon with; the reply passes a shared call slot (slot.h). */
+#define UVFIO_HELLO_SLOT	(1u << 0)
+
 struct uvfio_hello {
 	uint8_t image[UVFIO_IMAGE_LEN];
 	uint64_t image_addr;

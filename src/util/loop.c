@@ -36,6 +36,8 @@ static struct watch **watches;
 static int nwatches;
 static int epfd = -1;
 static bool stopping;
+static uvfio_loop_poll_fn poll_fn;
+static bool polling;
 
 int uvfio_loop_init(void)
 {
@@ -170,7 +172,7 @@ int uvfio_loop_run(void)
 
 	stopping = false;
 	while (!stopping) {
-		int n = epoll_wait(epfd, evs, 64, -1);
+		int n = epoll_wait(epfd, evs, 64, polling ? 0 : -1);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -178,8 +180,14 @@ int uvfio_loop_run(void)
 			return -errno;
 		}
 		dispatch(evs, n);
+		polling = poll_fn && poll_fn();
 	}
 	return 0;
+}
+
+void uvfio_loop_set_poll(uvfio_loop_poll_fn fn)
+{
+	poll_fn = fn;
 }
 
 int uvfio_loop_run_once(int timeout_ms)
@@ -190,6 +198,7 @@ int uvfio_loop_run_once(int timeout_ms)
 	if (n < 0)
 		return errno == EINTR ? 0 : -errno;
 	dispatch(evs, n);
+	polling = poll_fn && poll_fn();
 	return n;
 }
 

@@ -7,6 +7,7 @@
 #ifndef UVFIO_UTIL_LOOP_H
 #define UVFIO_UTIL_LOOP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 typedef void (*uvfio_loop_fn)(void *arg, uint32_t events);
@@ -23,6 +24,12 @@ struct uvfio_timer;
 /* One-shot timer after `ms` milliseconds; returns NULL on failure. */
 struct uvfio_timer *uvfio_timer_add(unsigned int ms, uvfio_loop_fn fn, void *arg);
 void uvfio_timer_cancel(struct uvfio_timer *t);
+
+/* Called after every batch of events.  While it returns true (it polls
+ * shared memory and keeps the CPU) the loop only looks at epoll, without
+ * sleeping, between calls; false lets the loop sleep until an event. */
+typedef bool (*uvfio_loop_poll_fn)(void);
+void uvfio_loop_set_poll(uvfio_loop_poll_fn fn);
 
 /* Runs until uvfio_loop_stop(); returns 0 or -errno. */
 int uvfio_loop_run(void);
