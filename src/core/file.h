@@ -33,6 +33,11 @@ struct vfio_file_ops {
 	long (*ioctl)(struct vfio_file *f, unsigned int cmd, struct vfio_uarg *ua);
 	ssize_t (*read)(struct vfio_file *f, void *buf, size_t count, uint64_t *ppos);
 	ssize_t (*write)(struct vfio_file *f, const void *buf, size_t count, uint64_t *ppos);
+	/* Optional: may a write of count bytes at offset off be posted, i.e.
+	 * queued by the client and performed later, in order?  If so, so may
+	 * writes of that size in [*start, *end). */
+	bool (*write_posted)(struct vfio_file *f, uint64_t off, size_t count, uint64_t *start,
+			     uint64_t *end);
 	int (*mmap)(struct vfio_file *f, struct vfio_mmap_req *req);
 	void (*release)(struct vfio_file *f);
 };

@@ -45,6 +45,11 @@ struct vfio_device_ops {
 	void (*close_device)(struct vfio_device *vdev);
 	ssize_t (*read)(struct vfio_device *vdev, void *buf, size_t count, uint64_t *ppos);
 	ssize_t (*write)(struct vfio_device *vdev, const void *buf, size_t count, uint64_t *ppos);
+	/* Optional: is a write of count bytes at off one the bus posts (the
+	 * writer need not wait for it)?  If so, [*start, *end) is the range
+	 * around it where writes of that size are posted too. */
+	bool (*write_posted)(struct vfio_device *vdev, uint64_t off, size_t count,
+			     uint64_t *start, uint64_t *end);
 	long (*ioctl)(struct vfio_device *vdev, unsigned int cmd, struct vfio_uarg *ua);
 	int (*mmap)(struct vfio_device *vdev, struct vfio_mmap_req *req);
 	/* Ask user space to release the device (REQ interrupt); count is how

@@ -252,6 +252,15 @@ static ssize_t device_write(struct vfio_file *f, const void *buf, size_t count,
 	return df->vdev->ops->write(df->vdev, buf, count, ppos);
 }
 
+static bool device_write_posted(struct vfio_file *f, uint64_t off, size_t count,
+				uint64_t *start, uint64_t *end)
+{
+	struct vfio_device_file *df = f->private_data;
+
+	return df->access_granted && df->vdev->ops->write_posted &&
+	       df->vdev->ops->write_posted(df->vdev, off, count, start, end);
+}
+
 static int device_mmap(struct vfio_file *f, struct vfio_mmap_req *req)
 {
 	struct vfio_device_file *df = f->private_data;
@@ -286,6 +295,7 @@ static const struct vfio_file_ops device_fops = {
 	.ioctl = device_ioctl,
 	.read = device_read,
 	.write = device_write,
+	.write_posted = device_write_posted,
 	.mmap = device_mmap,
 	.release = device_release,
 };
@@ -297,6 +307,7 @@ static const struct vfio_file_ops device_cdev_fops = {
 	.ioctl = device_ioctl,
 	.read = device_read,
 	.write = device_write,
+	.write_posted = device_write_posted,
 	.mmap = device_mmap,
 	.release = device_release,
 };

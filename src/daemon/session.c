@@ -364,8 +364,17 @@ static void do_rw(struct session *s, struct uvfio_inmsg *m, struct vfio_file *f)
 		return;
 	}
 	if (write) {
-		ret = f->ops->write(f, m->payload, count, ppos);
-		reply(s, ret, NULL, 0, NULL, -1);
+		struct uvfio_rw_posted window;
+		struct uvfio_rep rep = { 0 };
+
+		rep.ret = f->ops->write(f, m->payload, count, ppos);
+		if (rep.ret == (int64_t)count && (m->req.flags & UVFIO_RW_ASK_POSTED) &&
+		    ppos == &off && f->ops->write_posted &&
+		    f->ops->write_posted(f, m->req.arg0, count, &window.start, &window.end)) {
+			rep.type = UVFIO_RW_REP_POSTED;
+			rep.len = sizeof(window);
+		}
+		send_reply(s, &rep, &window, -1);
 		return;
 	}
 	ret = f->ops->read(f, reply_buf(s), count, ppos);
@@ -480,10 +489,9 @@ void session_complete_control(struct session *s, long ret, const char *text)
 static void perform_posted(const struct uvfio_posted *p)
 {
 	struct vfio_file *f = vfio_file_lookup_token(p->file);
-	uint64_t off = p->offset;
+	uint64_t off = p->offset, start, end;
 
-	if (!f || !f->ops->write || (p->len != 1 && p->len != 2 && p->len != 4 && p->len != 8) ||
-	    (f->ops->type != UVFIO_FILE_DEVICE && f->ops->type != UVFIO_FILE_DEVICE_CDEV))
+	if (!f || !f->ops->write_posted || !f->ops->write_posted(f, off, p->len, &start, &end))
 		return;
 	vfio_file_get(f);
 	f->ops->write(f, p->data, p->len, &off);
@@ -544,6 +552,10 @@ static void handle(struct session *s, struct uvfio_inmsg *m)
 		return;
 	case UVFIO_OP_CONTROL:
 		do_control(s, m);
+		return;
+	case UVFIO_OP_SYNC:
+		/* the posted writes were performed above */
+		reply(s, 0, NULL, 0, NULL, -1);
 		return;
 	case UVFIO_OP_IOCTL:
 	case UVFIO_OP_RW:

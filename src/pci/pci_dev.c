@@ -500,37 +500,101 @@ static unsigned int access_size(uint64_t off, size_t left)
 	return 1;
 }
 
+/* The RAM area holding off, or NULL and in *next where the first area past
+ * off begins (the BAR size if none). */
+static const struct uvfio_bar_area *area_at(struct uvfio_pci_dev *pdev, int bar, uint64_t off,
+					    uint64_t *next)
+{
+	struct pci_bar *b = &pdev->bars[bar];
+
+	*next = b->size;
+	for (unsigned int i = 0; i < b->nr_areas; i++) {
+		const struct uvfio_bar_area *a = &b->areas[i];
+
+		if (off >= a->offset && off - a->offset < a->size)
+			return a;
+		if (a->offset > off && a->offset < *next)
+			*next = a->offset;
+	}
+	return NULL;
+}
+
+bool pci_dev_bar_regs_around(struct uvfio_pci_dev *pdev, int bar, uint64_t off, uint64_t len,
+			     uint64_t *start, uint64_t *end)
+{
+	struct pci_bar *b = &pdev->bars[bar];
+
+	if (off >= b->size || len > b->size - off)
+		return false;
+	*start = 0;
+	*end = b->size;
+	for (unsigned int i = 0; i < b->nr_areas; i++) {
+		const struct uvfio_bar_area *a = &b->areas[i];
+
+		if (a->offset >= off + len && a->offset < *end)
+			*end = a->offset;
+		else if (a->offset + a->size <= off && a->offset + a->size > *start)
+			*start = a->offset + a->size;
+		else if (a->offset < off + len && a->offset + a->size > off)
+			return false;
+	}
+	return true;
+}
+
+/* Register pieces of [off, off+len), which holds no RAM: where they lie is
+ * looked up once for the run, not once per piece. */
+static void bar_regs_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, uint8_t *p,
+			size_t len, bool write)
+{
+	bool msix = pci_dev_in_msix_table(pdev, bar, off, len) || in_msix_pba(pdev, bar, off, len);
+
+	while (len) {
+		unsigned int n = access_size(off, len);
+		uint64_t v = 0;
+
+		if (msix && (pci_dev_in_msix_table(pdev, bar, off, n) ||
+			     in_msix_pba(pdev, bar, off, n))) {
+			/* the function owns them: reads 0 (nothing pends) */
+			if (!write)
+				memset(p, 0, n);
+		} else if (write) {
+			memcpy(&v, p, n);
+			if (pdev->ops->bar_write)
+				pdev->ops->bar_write(pdev, bar, off, n, v);
+		} else {
+			v = pdev->ops->bar_read ? pdev->ops->bar_read(pdev, bar, off, n)
+						: ~0ULL >> (64 - 8 * n);
+			memcpy(p, &v, n);
+		}
+		off += n;
+		p += n;
+		len -= n;
+	}
+}
+
 void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf, size_t len,
 		    bool write)
 {
 	uint8_t *p = buf;
 
 	while (len) {
-		const struct uvfio_bar_area *a = pci_dev_bar_area(pdev, bar, off, 1);
-		unsigned int n = access_size(off, len);
-		uint64_t v = 0;
+		uint64_t next;
+		const struct uvfio_bar_area *a = area_at(pdev, bar, off, &next);
+		size_t run;
 
-		/* RAM is memory: the run that lies in one area moves at once */
 		if (a) {
-			size_t run = a->offset + a->size - off < len ? a->offset + a->size - off : len;
+			/* RAM is memory: the run that lies in one area moves at once */
 			uint8_t *ram = (uint8_t *)pdev->bars[bar].ram + off;
 
+			run = a->offset + a->size - off < len ? a->offset + a->size - off : len;
 			memcpy(write ? ram : p, write ? p : ram, run);
-			off += run;
-			p += run;
-			len -= run;
-			continue;
-		}
-		if (write) {
-			memcpy(&v, p, n);
-			pci_dev_bar_write(pdev, bar, off, n, v);
 		} else {
-			v = pci_dev_bar_read(pdev, bar, off, n);
-			memcpy(p, &v, n);
+			run = next > off && next - off < len ? next - off : len;
+			bar_regs_rw(pdev, bar, off, p, run, write);
 		}
-		off += n;
-		p += n;
-		len -= n;
+		off += run;
+		p += run;
+		len -= run;
 	}
 }
 

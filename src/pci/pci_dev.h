@@ -102,6 +102,10 @@ void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf
 /* The memory BAR whose backing file fd is (another descriptor of), or -1. */
 int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd);
 /* The RAM area of `bar` holding [off, off+len), or NULL. */
+/* The run of registers (no RAM area) of bar holding [off, off+len), in
+ * [*start, *end); false if that range is not all registers. */
+bool pci_dev_bar_regs_around(struct uvfio_pci_dev *pdev, int bar, uint64_t off, uint64_t len,
+			     uint64_t *start, uint64_t *end);
 const struct uvfio_bar_area *pci_dev_bar_area(struct uvfio_pci_dev *pdev, int bar,
 					      uint64_t off, uint64_t len);
 bool pci_dev_in_msix_table(struct uvfio_pci_dev *pdev, int bar, uint64_t off, uint64_t len);

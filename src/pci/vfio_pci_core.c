@@ -375,6 +375,28 @@ static ssize_t vfio_pci_write(struct vfio_device *vdev, const void *buf, size_t 
 	return vfio_pci_rw(to_vfio_pci(vdev), (void *)buf, count, ppos, true);
 }
 
+/* A store of 1, 2, 4 or 8 naturally aligned bytes into a memory BAR is a
+ * PCIe memory write, which is posted; config and I/O writes are not.  Only
+ * registers: RAM areas may be mapped, and a load through the mapping would
+ * not wait for a write queued in the client. */
+static bool vfio_pci_write_posted(struct vfio_device *vdev, uint64_t off, size_t count,
+				  uint64_t *start, uint64_t *end)
+{
+	struct uvfio_pci_dev *pdev = to_vfio_pci(vdev)->pdev;
+	unsigned int index = off >> VFIO_PCI_OFFSET_SHIFT;
+	uint64_t pos = off & VFIO_PCI_OFFSET_MASK, base = off - pos;
+
+	if (index > VFIO_PCI_BAR5_REGION_INDEX || (count != 1 && count != 2 && count != 4 &&
+						   count != 8) || pos % count)
+		return false;
+	if (!pdev->bars[index].kind || pdev->bars[index].kind == UVFIO_BAR_IO ||
+	    !pci_dev_bar_regs_around(pdev, (int)index, pos, count, start, end))
+		return false;
+	*start += base;
+	*end += base;
+	return true;
+}
+
 /* The pieces of [start, end) of bar that are registers, not RAM areas:
  * (offset from start, length), in order.  Returns how many. */
 static uint32_t trapped_pieces(const struct pci_bar *b, uint64_t start, uint64_t end,
@@ -493,6 +515,7 @@ const struct vfio_device_ops vfio_pci_ops = {
 	.close_device = vfio_pci_close_device,
 	.read = vfio_pci_read,
 	.write = vfio_pci_write,
+	.write_posted = vfio_pci_write_posted,
 	.ioctl = vfio_pci_ioctl,
 	.mmap = vfio_pci_mmap,
 	.request = vfio_pci_request,

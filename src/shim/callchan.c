@@ -30,11 +30,20 @@
 #include <time.h>
 #include <unistd.h>
 
+/* Where the daemon said writes to a device file may be posted. */
+struct post_window {
+	uint64_t token, start, end;
+};
+
+#define POST_WINDOWS	8
+
 struct shim_chan {
 	_Atomic int fd;			/* -1: connect on next use */
 	_Atomic int kick;		/* the slot's eventfd; -1: none or lost */
 	struct uvfio_slot *slot;	/* the shared call slot, if any */
 	uint8_t *buf;			/* request + reply scratch, on demand */
+	struct post_window windows[POST_WINDOWS];
+	unsigned int next_window;
 	LIST_ENTRY(shim_chan) link;
 };
 
@@ -404,4 +413,72 @@ void shim_chan_lost(int fd, const struct shim_fd *ent)
 		}
 	}
 	pthread_mutex_unlock(&chans_lock);
+}
+
+/* ---- posted writes ---- */
+
+/* Set by every post, cleared by a fence that found nothing queued. */
+static atomic_bool posted_since_fence;
+
+void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end)
+{
+	struct post_window *w;
+
+	for (unsigned int i = 0; i < POST_WINDOWS; i++) {
+		w = &ch->windows[i];
+		if (w->token == token && w->start == start && w->end == end)
+			return;
+	}
+	w = &ch->windows[ch->next_window++ % POST_WINDOWS];
+	*w = (struct post_window){ .token = token, .start = start, .end = end };
+}
+
+bool shim_chan_post(struct shim_chan *ch, uint64_t token, uint64_t off, uint64_t data,
+		    uint32_t len)
+{
+	bool posted = false;
+	unsigned int i;
+
+	for (i = 0; i < POST_WINDOWS; i++) {
+		const struct post_window *w = &ch->windows[i];
+
+		if (w->token == token && off >= w->start && off < w->end && len <= w->end - off)
+			break;
+	}
+	if (i == POST_WINDOWS)
+		return false;
+	/* A handler that interrupted this thread inside the channel code
+	 * must not write to the ring under it. */
+	if (chan_busy++ == 0 && ch->slot && chan_ok(ch)) {
+		struct uvfio_slot_chan sc = slot_chan(ch);
+
+		posted = uvfio_slot_post(&sc, token, off, &data, len);
+		/* after the write is in the ring: a fence that cleared the
+		 * flag before either sees the write or the flag */
+		if (posted)
+			atomic_store(&posted_since_fence, true);
+	}
+	chan_busy--;
+	return posted;
+}
+
+bool shim_chan_posted_pending(void)
+{
+	struct shim_chan *ch;
+	bool pending = false;
+
+	if (!atomic_load_explicit(&posted_since_fence, memory_order_relaxed) ||
+	    !atomic_exchange(&posted_since_fence, false))
+		return false;
+	pthread_mutex_lock(&chans_lock);
+	LIST_FOREACH(ch, &chans, link) {
+		struct uvfio_slot_chan sc = { .slot = ch->slot };
+
+		if (uvfio_slot_posted_pending(&sc)) {
+			pending = true;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&chans_lock);
+	return pending;
 }

@@ -165,6 +165,8 @@ SHIM_EXPORT int close(int fd)
 		shim_chan_lost(fd, &ent);
 		return REAL(close)(fd);
 	}
+	/* Writes posted to the file land before it goes. */
+	shim_op_posted_fence();
 	ret = REAL(close)(fd);
 	/* The kernel releases a file synchronously on its last close. */
 	shim_op_release(ent.token);
@@ -200,7 +202,10 @@ static void forget_range(unsigned int lo, unsigned int hi)
 
 SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-	int ret = REAL(close_range)(first, last, flags);
+	int ret;
+
+	shim_op_posted_fence();
+	ret = REAL(close_range)(first, last, flags);
 
 	if (ret == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
 		forget_range(first, last);
@@ -209,6 +214,7 @@ SHIM_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 
 SHIM_EXPORT void closefrom(int lowfd)
 {
+	shim_op_posted_fence();
 	REAL(closefrom)(lowfd);
 	forget_range(lowfd < 0 ? 0 : (unsigned int)lowfd, INT_MAX);
 }
@@ -241,6 +247,8 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 	if (oldfd == newfd)
 		return three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
 	has_old = ours(oldfd, &ent);
+	if (ours(newfd, &prior))
+		shim_op_posted_fence();
 	prior = shim_fd_take(newfd);
 	if (prior.type == SHIM_FD_CHANNEL)
 		shim_chan_lost(newfd, &prior);
@@ -392,14 +400,16 @@ SHIM_EXPORT ssize_t __pread64_chk(int fd, void *buf, size_t count, off64_t off,
 	PRW_BODY(REAL(pread64_chk)(fd, buf, count, off, buflen), buf, 0);
 }
 
+/* Small stores to device registers may be posted (see shim_op_rw). */
 SHIM_EXPORT ssize_t pwrite(int fd, const void *buf, size_t count, off_t off)
 {
-	PRW_BODY(REAL(pwrite)(fd, buf, count, off), buf, UVFIO_RW_WRITE);
+	PRW_BODY(REAL(pwrite)(fd, buf, count, off), buf, UVFIO_RW_WRITE | UVFIO_RW_ASK_POSTED);
 }
 
 SHIM_EXPORT ssize_t pwrite64(int fd, const void *buf, size_t count, off64_t off)
 {
-	PRW_BODY(REAL(pwrite64)(fd, buf, count, off), buf, UVFIO_RW_WRITE);
+	PRW_BODY(REAL(pwrite64)(fd, buf, count, off), buf,
+		 UVFIO_RW_WRITE | UVFIO_RW_ASK_POSTED);
 }
 
 /* ---- mmap ---- */

@@ -433,7 +433,11 @@ void *shim_mmio_map(int devfd, const struct shim_fd *ent, void *addr, size_t len
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	int ret = REAL(munmap)(addr, len);
+	int ret;
+
+	/* PCIe: a posted write is done before anything later of ours */
+	shim_op_posted_fence();
+	ret = REAL(munmap)(addr, len);
 
 	if (ret == 0)
 		shim_mmio_forget(addr, len);

@@ -113,9 +113,29 @@ void shim_op_release(uint64_t token)
 	errno = saved;
 }
 
+/* A store the daemon said is posted (a PCIe memory write) is queued in the
+ * slot and done: true with *ret.  False: the caller makes the call. */
+static bool post_write(struct shim_chan *ch, const struct shim_fd *ent, const void *buf,
+		       size_t count, int64_t off, ssize_t *ret)
+{
+	uint64_t data = 0;
+
+	if ((count != 1 && count != 2 && count != 4 && count != 8) || (uint64_t)off % count)
+		return false;
+	if (shim_copy_safe(&data, buf, count)) {
+		*ret = -EFAULT;
+		return true;
+	}
+	if (!shim_chan_post(ch, ent->token, (uint64_t)off, data, (uint32_t)count))
+		return false;
+	*ret = (ssize_t)count;
+	return true;
+}
+
 ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t off,
 		   uint32_t flags)
 {
+	struct uvfio_rw_posted window;
 	struct shim_chan *ch;
 	size_t done = 0;
 	ssize_t err = 0;
@@ -124,6 +144,12 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 	ch = shim_chan_get(&cerr);
 	if (!ch)
 		return chan_errno(cerr);
+	if (flags & UVFIO_RW_ASK_POSTED) {
+		if (!shim_env()->posted || count > sizeof(uint64_t))
+			flags &= ~UVFIO_RW_ASK_POSTED;
+		else if (post_write(ch, ent, buf, count, off, &err))
+			return err;
+	}
 	do {
 		size_t n = count - done < UVFIO_RW_CHUNK ? count - done : UVFIO_RW_CHUNK;
 		struct uvfio_call c = {
@@ -137,6 +163,8 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 		if (flags & UVFIO_RW_WRITE) {
 			c.payload = (uint8_t *)buf + done;
 			c.req.len = (uint32_t)n;
+			c.rbuf = &window;
+			c.rbuf_cap = sizeof(window);
 		} else {
 			c.rbuf = (uint8_t *)buf + done;
 			c.rbuf_cap = n;
@@ -154,6 +182,9 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 		got = (size_t)c.rep.ret;
 		if (!(flags & UVFIO_RW_WRITE) && got > c.rep.len)
 			got = c.rep.len;
+		if ((flags & UVFIO_RW_ASK_POSTED) && (c.rep.type & UVFIO_RW_REP_POSTED) &&
+		    c.rep.len == sizeof(window))
+			shim_chan_learn_posted(ch, ent->token, window.start, window.end);
 		if (got > n)
 			got = n;
 		done += got;
@@ -161,6 +192,16 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 			break;
 	} while (done < count);
 	return done ? (ssize_t)done : err;
+}
+
+void shim_op_posted_fence(void)
+{
+	struct uvfio_call c = { .req = { .op = UVFIO_OP_SYNC } };
+	int saved = errno;
+
+	if (shim_chan_posted_pending() && call_daemon(&c) == 0)
+		close_quiet(c.rfd);
+	errno = saved;
 }
 
 /* One region access, safe in a signal handler: a handler that interrupted

@@ -167,6 +167,13 @@ void *shim_chan_reqbuf(struct shim_chan *ch, size_t *cap);
 void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap);
 /* The descriptor fd closed under us was a channel's: forget it. */
 void shim_chan_lost(int fd, const struct shim_fd *ent);
+/* Posted writes: the daemon said writes to [start, end) of file token may be
+ * posted; a write queued in the slot (true) or not (the caller calls). */
+void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end);
+bool shim_chan_post(struct shim_chan *ch, uint64_t token, uint64_t off, uint64_t data,
+		    uint32_t len);
+/* Whether any thread of ours may have posted writes not yet performed. */
+bool shim_chan_posted_pending(void);
 
 /* ---- ops.c ---- */
 
@@ -186,6 +193,8 @@ int shim_op_bar_memory(uint64_t token, int64_t off, size_t len);
 /* A read or write of a device region that may be made from a signal
  * handler (a trapped register access).  Bytes done or -errno. */
 ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, bool write);
+/* Returns once every write this process posted was performed. */
+void shim_op_posted_fence(void);
 long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long arg);
 
 /* ---- marshal.c ---- */

@@ -32,6 +32,7 @@ enum uvfio_op {
 	UVFIO_OP_MMAP,		/* arg0: offset, arg1: length; flags: prot|shared */
 	UVFIO_OP_RELEASE_SYNC,	/* after close(): release now if the last ref went */
 	UVFIO_OP_CONTROL,	/* payload: a control command line (CLI) */
+	UVFIO_OP_SYNC,		/* returns once the process's posted writes are done */
 	UVFIO_OP_MAX
 };
 
@@ -52,6 +53,14 @@ struct uvfio_hello {
 /* UVFIO_OP_RW flags */
 #define UVFIO_RW_WRITE		(1u << 0)
 #define UVFIO_RW_USE_POS	(1u << 1)	/* read()/write(): use and advance f_pos */
+#define UVFIO_RW_ASK_POSTED	(1u << 2)	/* a write: may such writes be posted? */
+/* UVFIO_OP_RW reply to UVFIO_RW_ASK_POSTED, in rep.type: the write was done,
+ * and writes of 1, 2, 4 or 8 naturally aligned bytes within the offsets the
+ * payload (struct uvfio_rw_posted) names may be posted in the slot. */
+#define UVFIO_RW_REP_POSTED	(1u << 0)
+struct uvfio_rw_posted {
+	uint64_t start, end;	/* file offsets [start, end) */
+};
 
 /* UVFIO_OP_MMAP flags */
 #define UVFIO_MMAP_READ		(1u << 0)
