@@ -16,7 +16,7 @@
  *   - 32 processes reading at once: aggregate rate and fairness.
  */
 #include <linux/futex.h>
-#include <pthread.h>
+#include <sys/mman.h>
 #include <stdatomic.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -55,13 +55,14 @@
 
 enum { K_SPIN, K_FUTEX, K_SOCK, K_READ, K_WRITE, NKINDS };
 
-/* The far side of a floor's round trip: a thread pinned to cpu. */
+/* The far side of a floor's round trip: a process pinned to cpu, in memory
+ * both share, as the daemon is (a switch between two processes costs more
+ * than one between two threads of a process). */
 struct echo {
 	int kind, cpu;
 	_Atomic uint32_t word;	/* K_SPIN, K_FUTEX: odd a ping, even a pong */
 	atomic_bool stop;
 	int sock[2];		/* K_SOCK */
-	pthread_t thread;
 };
 
 static int first_cpu(void)
@@ -84,7 +85,7 @@ static uint32_t echo_await(struct echo *e, uint32_t parity)
 
 	while (((v = atomic_load_explicit(&e->word, memory_order_acquire)) & 1) != parity) {
 		if (e->kind == K_FUTEX)
-			syscall(SYS_futex, &e->word, FUTEX_WAIT_PRIVATE, v, NULL, NULL, 0);
+			syscall(SYS_futex, &e->word, FUTEX_WAIT, v, NULL, NULL, 0);
 	}
 	return v;
 }
@@ -93,19 +94,19 @@ static void echo_post(struct echo *e, uint32_t v)
 {
 	atomic_store_explicit(&e->word, v, memory_order_release);
 	if (e->kind == K_FUTEX)
-		syscall(SYS_futex, &e->word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+		syscall(SYS_futex, &e->word, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
-static void *echo_main(void *arg)
+static void echo_main(struct echo *e)
 {
 	char req[REQ_BYTES], rep[REP_BYTES] = { 0 };
-	struct echo *e = arg;
 
 	pin_self(e->cpu);
 	if (e->kind == K_SOCK) {
+		close(e->sock[0]);
 		while (recv(e->sock[1], req, sizeof(req), 0) > 0)
 			check(send(e->sock[1], rep, sizeof(rep), 0) == sizeof(rep), "echo send");
-		return NULL;
+		return;
 	}
 	for (;;) {
 		uint32_t v = echo_await(e, 1);
@@ -113,7 +114,7 @@ static void *echo_main(void *arg)
 
 		echo_post(e, v + 1);
 		if (last)
-			return NULL;
+			return;
 	}
 }
 
@@ -132,34 +133,44 @@ static uint64_t round_trip(struct echo *e)
 	return now_ns() - t0;
 }
 
-/* One round of a floor, with an echo thread of its own: the spinning one must
- * not compete with the daemon outside its samples. */
+/* One round of a floor, with an echo process of its own: the spinning one
+ * must not compete with the daemon outside its samples. */
 static void floor_round(int kind, int cpu, int echo_cpu, uint64_t *ns)
 {
-	struct echo e = { .kind = kind, .cpu = echo_cpu };
-	int err;
+	struct echo *e = mmap(NULL, sizeof(*e), PROT_READ | PROT_WRITE,
+			      MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	pid_t pid;
+	int st;
 
+	check(e != MAP_FAILED, "mmap: %s", strerror(errno));
+	*e = (struct echo){ .kind = kind, .cpu = echo_cpu };
 	if (kind == K_SOCK)
-		check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e.sock) == 0,
+		check(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, e->sock) == 0,
 		      "socketpair: %s", strerror(errno));
 	pin_self(cpu);
-	err = pthread_create(&e.thread, NULL, echo_main, &e);
-	check(!err, "pthread_create: %s", strerror(err));
+	pid = fork();
+	check(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		echo_main(e);
+		_exit(0);
+	}
+	if (kind == K_SOCK)
+		close(e->sock[1]);
 	for (int i = -ECHO_WARMUP; i < PER_ROUND; i++) {
-		uint64_t t = round_trip(&e);
+		uint64_t t = round_trip(e);
 
 		if (i >= 0)
 			ns[i] = t;
 	}
 	if (kind == K_SOCK) {
-		close(e.sock[0]);
+		close(e->sock[0]);
 	} else {
-		atomic_store(&e.stop, true);
-		round_trip(&e);
+		atomic_store(&e->stop, true);
+		round_trip(e);
 	}
-	pthread_join(e.thread, NULL);
-	if (kind == K_SOCK)
-		close(e.sock[1]);
+	check(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st),
+	      "echo process failed");
+	munmap(e, sizeof(*e));
 }
 
 static uint64_t timed_rd32(int device, uint64_t off)

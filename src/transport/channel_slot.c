@@ -48,11 +48,14 @@ static int copy(const struct uvfio_slot_chan *ch, void *dst, const void *src, si
 	return 0;
 }
 
-/* The daemon sleeps: one kick wakes it (it then polls every slot). */
-static void kick(const struct uvfio_slot_chan *ch)
+/* The daemon sleeps: one kick wakes it (it then polls every slot).  True if
+ * it was kicked. */
+static bool kick(const struct uvfio_slot_chan *ch)
 {
-	if (!atomic_load(&ch->slot->d.awake))
-		eventfd_write(ch->kick, 1);
+	if (atomic_load(&ch->slot->d.awake))
+		return false;
+	eventfd_write(ch->kick, 1);
+	return true;
 }
 
 /* A sleeping client looks now and then whether the daemon went away. */
@@ -63,29 +66,37 @@ static int daemon_gone(int sock)
 	return poll(&p, 1, 0) == 1 && (p.revents & (POLLHUP | POLLERR)) ? -ECONNRESET : 0;
 }
 
-/* Waits until rep_seq reaches seq: spins while the daemon is awake on another
- * CPU (for at most SPIN_NS), else sleeps on the futex. */
-static int wait_reply(const struct uvfio_slot_chan *ch, uint32_t seq)
+/* Waits until rep_seq reaches seq.  While the daemon is awake: on another
+ * CPU spin; on ours yield to it (it moves away if it can, else it goes to
+ * sleep and says so).  Having just kicked it awake, yield while it wakes up
+ * (sleeping would cost a second wake-up).  Each for at most SPIN_NS, then
+ * sleep on the futex. */
+static int wait_reply(const struct uvfio_slot_chan *ch, uint32_t seq, bool kicked)
 {
 	struct uvfio_slot *s = ch->slot;
 	const struct timespec check = { .tv_nsec = SLEEP_CHECK_MS * 1000000L };
-	uint64_t spin_end = 0;
+	uint64_t spin_end = kicked ? mono_ns() + SPIN_NS : 0;
 	unsigned int n = 0;
 
 	for (;;) {
 		uint32_t cur = atomic_load_explicit(&s->d.rep_seq, memory_order_acquire);
+		bool awake = atomic_load_explicit(&s->d.awake, memory_order_relaxed);
 
 		if (cur == seq)
 			return 0;
-		if (atomic_load_explicit(&s->d.awake, memory_order_relaxed) &&
-		    atomic_load_explicit(&s->d.cpu, memory_order_relaxed) != sched_getcpu()) {
+		if (awake || kicked) {
 			if (!spin_end)
 				spin_end = mono_ns() + SPIN_NS;
 			if ((++n & 63) || mono_ns() < spin_end) {
-				cpu_relax();
+				if (!awake || atomic_load_explicit(&s->d.cpu, memory_order_relaxed) ==
+						      sched_getcpu())
+					sched_yield();
+				else
+					cpu_relax();
 				continue;
 			}
 		}
+		kicked = false;
 		/* Dekker with the daemon's store of rep_seq then load of
 		 * sleeping: one of the two sees the other. */
 		atomic_store(&s->c.sleeping, 1);
@@ -122,8 +133,7 @@ int uvfio_slot_call(struct uvfio_slot_chan *ch, struct uvfio_call *call)
 	atomic_store_explicit(&s->c.cpu, sched_getcpu(), memory_order_relaxed);
 	seq = atomic_load_explicit(&s->c.req_seq, memory_order_relaxed) + 1;
 	atomic_store(&s->c.req_seq, seq);
-	kick(ch);
-	err = wait_reply(ch, seq);
+	err = wait_reply(ch, seq, kick(ch));
 	if (err)
 		return err;
 	if (s->rep_flags & UVFIO_SLOT_REP_SOCKET)
