@@ -524,14 +524,16 @@ static bool drain_posted(struct session *s)
 	return true;
 }
 
-/* Writes posted by any thread of a process are performed before any later
- * call of that process (PCIe orders posted writes before later reads). */
-static void drain_process(const struct session *caller)
+/* Writes posted by any thread are performed before any later call (PCIe
+ * orders posted writes before later reads), whoever makes it: a process that
+ * learns of another's write (it exited, say) sees it too.  At most a ring
+ * per slot. */
+static void drain_all(void)
 {
 	struct session *s;
 
 	LIST_FOREACH(s, &sessions, next)
-		if (s->sc.slot && s->ctx.mm == caller->ctx.mm)
+		if (s->sc.slot)
 			drain_posted(s);
 }
 
@@ -539,7 +541,7 @@ static void handle(struct session *s, struct uvfio_inmsg *m)
 {
 	struct vfio_file *f = NULL;
 
-	drain_process(s);
+	drain_all();
 	switch (m->req.op) {
 	case UVFIO_OP_HELLO:
 		do_hello(s, m);
