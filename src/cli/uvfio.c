@@ -2,9 +2,9 @@
 /*
  * uvfio: run programs against a uvfio "host", and administer it.
  *
- *   uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] [--debug]
+ *   uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] [--poll-us US] [--debug]
  *             [--] PROGRAM [ARGS...]
- *   uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] [--debug]
+ *   uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] [--poll-us US] [--debug]
  *   uvfio ls | stats                 [--dir DIR]
  *   uvfio bind BDF DRIVER | unbind BDF [--dir DIR]
  *
@@ -79,9 +79,14 @@ static bool wait_for_socket(const char *dir, int seconds)
 	return false;
 }
 
+/* What `run` and `daemon` pass on to uvfiod; NULL/false: its default. */
+struct daemon_opts {
+	const char *dir_mode, *topology, *poll_us;
+	bool debug;
+};
+
 /* Starts uvfiod on dir and waits until it serves.  Returns its pid. */
-static pid_t start_daemon(const char *dir, const char *dir_mode, const char *topology,
-			  bool debug, bool foreground)
+static pid_t start_daemon(const char *dir, const struct daemon_opts *o, bool foreground)
 {
 	char daemon_path[PATH_MAX], fdarg[16], buf[16];
 	int pipefd[2];
@@ -97,7 +102,7 @@ static pid_t start_daemon(const char *dir, const char *dir_mode, const char *top
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
-		const char *argv[12];
+		const char *argv[14];
 		int n = 0;
 
 		/* Only the ready pipe survives exec. */
@@ -108,15 +113,19 @@ static pid_t start_daemon(const char *dir, const char *dir_mode, const char *top
 		argv[n++] = dir;
 		argv[n++] = "--ready-fd";
 		argv[n++] = fdarg;
-		if (dir_mode) {
+		if (o->dir_mode) {
 			argv[n++] = "--dir-mode";
-			argv[n++] = dir_mode;
+			argv[n++] = o->dir_mode;
 		}
-		if (topology) {
+		if (o->topology) {
 			argv[n++] = "--topology";
-			argv[n++] = topology;
+			argv[n++] = o->topology;
 		}
-		if (debug)
+		if (o->poll_us) {
+			argv[n++] = "--poll-us";
+			argv[n++] = o->poll_us;
+		}
+		if (o->debug)
 			argv[n++] = "--debug";
 		argv[n] = NULL;
 		if (!foreground)
@@ -168,31 +177,33 @@ static int cmd_run(int argc, char **argv)
 		{ "connect", required_argument, NULL, 'c' },
 		{ "topology", required_argument, NULL, 't' },
 		{ "dir-mode", required_argument, NULL, 'm' },
+		{ "poll-us", required_argument, NULL, 'p' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ 0 }
 	};
 	/* The private directory is readable by all (never writable): the
 	 * program may switch users, as a VMM dropping privileges does, and the
 	 * nodes' own modes say who may open them. */
-	const char *connect_dir = NULL, *topology = NULL, *dir_mode = "0755";
+	struct daemon_opts o = { .dir_mode = "0755" };
+	const char *connect_dir = NULL;
 	char dir[PATH_MAX], shim[PATH_MAX], preload[PATH_MAX * 2], err[PATH_MAX + 256];
 	int c, status, ret, dir_fd = -1;
 	pid_t daemon = -1;
-	bool debug = false;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
 		switch (c) {
 		case 'c': connect_dir = optarg; break;
-		case 't': topology = optarg; break;
-		case 'm': dir_mode = optarg; break;
-		case 'D': debug = true; break;
+		case 't': o.topology = optarg; break;
+		case 'm': o.dir_mode = optarg; break;
+		case 'p': o.poll_us = optarg; break;
+		case 'D': o.debug = true; break;
 		default: return 2;
 		}
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "usage: uvfio run [--connect DIR | --topology FILE] [--dir-mode MODE] "
-			"[--debug] [--] PROGRAM [ARGS...]\n");
+			"[--poll-us US] [--debug] [--] PROGRAM [ARGS...]\n");
 		return 2;
 	}
 	if (find_sibling("libuvfio-shim.so", UVFIO_LIBDIR, shim, sizeof(shim))) {
@@ -220,7 +231,7 @@ static int cmd_run(int argc, char **argv)
 			rmdir(dir);
 			return 1;
 		}
-		daemon = start_daemon(dir, dir_mode, topology, debug, false);
+		daemon = start_daemon(dir, &o, false);
 		if (daemon < 0) {
 			remove_private_dir(dir, dir_fd);
 			return 1;
@@ -272,11 +283,12 @@ static int cmd_daemon(int argc, char **argv)
 		{ "dir", required_argument, NULL, 'd' },
 		{ "dir-mode", required_argument, NULL, 'm' },
 		{ "topology", required_argument, NULL, 't' },
+		{ "poll-us", required_argument, NULL, 'p' },
 		{ "debug", no_argument, NULL, 'D' },
 		{ 0 }
 	};
-	const char *dir = NULL, *dir_mode = NULL, *topology = NULL;
-	bool debug = false;
+	struct daemon_opts o = { 0 };
+	const char *dir = NULL;
 	int c, status;
 	pid_t pid;
 
@@ -284,19 +296,20 @@ static int cmd_daemon(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
-		case 'm': dir_mode = optarg; break;
-		case 't': topology = optarg; break;
-		case 'D': debug = true; break;
+		case 'm': o.dir_mode = optarg; break;
+		case 't': o.topology = optarg; break;
+		case 'p': o.poll_us = optarg; break;
+		case 'D': o.debug = true; break;
 		default: return 2;
 		}
 	}
 	if (!dir) {
 		fprintf(stderr, "usage: uvfio daemon --dir DIR [--dir-mode MODE] [--topology FILE] "
-			"[--debug]\n");
+			"[--poll-us US] [--debug]\n");
 		return 2;
 	}
 	/* uvfiod makes the directory itself, or refuses one it cannot trust. */
-	pid = start_daemon(dir, dir_mode, topology, debug, true);
+	pid = start_daemon(dir, &o, true);
 	if (pid < 0)
 		return 1;
 	child_pid = pid;
