@@ -12,7 +12,10 @@
 #                ring takes and drops the rest (nobody polls the ring).
 #
 # Each mode runs 5 s between two `show port stats 0`; the rates are
-# testpmd's own Rx-pps/Tx-pps for that interval.  Beside them, the trapped
+# testpmd's own Rx-pps/Tx-pps for that interval.  io forward runs twice in
+# the same run: "socket" with UVFIO_SLOT=0, every call on the socket as
+# before the fast path, then "slot", on the shared call slot with posted
+# doorbell writes.  Beside them, the trapped
 # register access round trip (bench_access against the same daemon): the
 # driver pays one per doorbell (QUEUE_NOTIFY), one per burst of up to 32
 # frames on each queue.
@@ -64,10 +67,10 @@ daemon_pid=$!
 wait_daemon "$work/host" || fail "the daemon did not start"
 "$uvfio" ls --dir "$work/host" | grep -q "^$bdf .*virtio-net" || fail "no daemon with $bdf"
 
-# measure SIZE MODE START: one testpmd run; prints the figures' line.
+# measure SIZE MODE START LABEL: one testpmd run; prints the figures' line.
 measure()
 {
-	local size=$1 mode=$2 start=$3 rx tx
+	local size=$1 mode=$2 start=$3 label=$4 rx tx
 
 	start_testpmd "$work/host" uvfio-bench --total-num-mbufs=4096 --txpkts="$size" \
 		--port-topology=loop
@@ -83,17 +86,18 @@ measure()
 	[ -n "$rx" ] && [ -n "$tx" ] || fail "no Rx-pps/Tx-pps in testpmd's statistics"
 	# txonly never polls the receive ring: no RX figure there
 	[ "$mode" = txonly ] && rx=-
-	awk -v m="$mode" -v s="$size" -v rx="$rx" -v tx="$tx" 'BEGIN {
-		printf "  %-10s %4d-byte frames   RX %9s pps  TX %9d pps  (TX %7.1f Mbit/s)\n",
-		       m, s, rx, tx, tx * s * 8 / 1e6 }'
+	awk -v m="$mode" -v l="$label" -v s="$size" -v rx="$rx" -v tx="$tx" 'BEGIN {
+		printf "  %-6s %-6s %4d-byte frames   RX %9s pps  TX %9d pps  (TX %7.1f Mbit/s)\n",
+		       m, l, s, rx, tx, tx * s * 8 / 1e6 }'
 }
 
 echo "DPDK testpmd through uvfio's virtio-net, loopback back end ($seconds s each, unpinned):"
 for size in 64 1500; do
-	measure "$size" io "start tx_first 4"
+	UVFIO_SLOT=0 measure "$size" io "start tx_first 4" socket
+	measure "$size" io "start tx_first 4" slot
 done
 for size in 64 1500; do
-	measure "$size" txonly start
+	measure "$size" txonly start slot
 done
 line=$("$uvfio" stats --dir "$work/host" | grep "^$bdf: net ") || fail "no back-end counters"
 echo "  back end after all runs: ${line#"$bdf: "}"
