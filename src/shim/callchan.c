@@ -33,6 +33,7 @@
 /* Where the daemon said writes to a device file may be posted. */
 struct post_window {
 	uint64_t token, start, end;
+	unsigned int gen;		/* post_gen when it was asked */
 };
 
 #define POST_WINDOWS	8
@@ -419,30 +420,48 @@ void shim_chan_lost(int fd, const struct shim_fd *ent)
 
 /* Set by every post, cleared by a fence that found nothing queued. */
 static atomic_bool posted_since_fence;
+/* Bumped whenever this process may have changed whether a device decodes
+ * memory (a config write, a reset): windows asked for before are void, so
+ * the next write is made synchronously and fails as vfio-pci fails it. */
+static atomic_uint post_gen;
 
-void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end)
+unsigned int shim_chan_posted_gen(void)
+{
+	return atomic_load(&post_gen);
+}
+
+void shim_chan_posted_forget(void)
+{
+	atomic_fetch_add(&post_gen, 1);
+}
+
+void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end,
+			    unsigned int gen)
 {
 	struct post_window *w;
 
 	for (unsigned int i = 0; i < POST_WINDOWS; i++) {
 		w = &ch->windows[i];
-		if (w->token == token && w->start == start && w->end == end)
+		if (w->token == token && w->start == start && w->end == end) {
+			w->gen = gen;
 			return;
+		}
 	}
 	w = &ch->windows[ch->next_window++ % POST_WINDOWS];
-	*w = (struct post_window){ .token = token, .start = start, .end = end };
+	*w = (struct post_window){ .token = token, .start = start, .end = end, .gen = gen };
 }
 
 bool shim_chan_post(struct shim_chan *ch, uint64_t token, uint64_t off, uint64_t data,
 		    uint32_t len)
 {
+	unsigned int i, gen = atomic_load(&post_gen);
 	bool posted = false;
-	unsigned int i;
 
 	for (i = 0; i < POST_WINDOWS; i++) {
 		const struct post_window *w = &ch->windows[i];
 
-		if (w->token == token && off >= w->start && off < w->end && len <= w->end - off)
+		if (w->token == token && w->gen == gen && off >= w->start && off < w->end &&
+		    len <= w->end - off)
 			break;
 	}
 	if (i == POST_WINDOWS)

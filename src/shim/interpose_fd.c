@@ -313,8 +313,12 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	if (ours(fd, &ent) ||
-	    (_IOC_TYPE(request) == VFIO_IOCTL_TYPE && !shim_fd_get(fd, &ent) && learn(fd, &ent)))
+	    (_IOC_TYPE(request) == VFIO_IOCTL_TYPE && !shim_fd_get(fd, &ent) && learn(fd, &ent))) {
+		/* a reset or a power state change: memory decode may go off */
+		if (ent.type == UVFIO_FILE_DEVICE || ent.type == UVFIO_FILE_DEVICE_CDEV)
+			shim_chan_posted_forget();
 		return (int)result(shim_op_ioctl(&ent, request, arg));
+	}
 	return REAL(ioctl)(fd, request, arg);
 }
 

@@ -135,7 +135,9 @@ static bool post_write(struct shim_chan *ch, const struct shim_fd *ent, const vo
 ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t off,
 		   uint32_t flags)
 {
+	unsigned int gen = shim_chan_posted_gen();
 	struct uvfio_rw_posted window;
+	bool learned = false;
 	struct shim_chan *ch;
 	size_t done = 0;
 	ssize_t err = 0;
@@ -183,14 +185,20 @@ ssize_t shim_op_rw(const struct shim_fd *ent, void *buf, size_t count, int64_t o
 		if (!(flags & UVFIO_RW_WRITE) && got > c.rep.len)
 			got = c.rep.len;
 		if ((flags & UVFIO_RW_ASK_POSTED) && (c.rep.type & UVFIO_RW_REP_POSTED) &&
-		    c.rep.len == sizeof(window))
-			shim_chan_learn_posted(ch, ent->token, window.start, window.end);
+		    c.rep.len == sizeof(window)) {
+			shim_chan_learn_posted(ch, ent->token, window.start, window.end, gen);
+			learned = true;
+		}
 		if (got > n)
 			got = n;
 		done += got;
 		if (got < n)
 			break;
 	} while (done < count);
+	/* any other write (config space above all) may have turned memory
+	 * decode off */
+	if ((flags & UVFIO_RW_WRITE) && !learned)
+		shim_chan_posted_forget();
 	return done ? (ssize_t)done : err;
 }
 
@@ -216,8 +224,12 @@ ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, b
 	};
 	int fd, err;
 
+	/* a store is posted as a pwrite is */
 	if (!shim_chan_busy())
-		return shim_op_rw(&ent, buf, count, off, c.req.flags);
+		return shim_op_rw(&ent, buf, count, off,
+				  write ? UVFIO_RW_WRITE | UVFIO_RW_ASK_POSTED : 0);
+	if (write)
+		shim_chan_posted_forget();
 	if (write) {
 		c.payload = buf;
 		c.req.len = (uint32_t)count;

@@ -168,8 +168,12 @@ void *shim_chan_repbuf(struct shim_chan *ch, size_t *cap);
 /* The descriptor fd closed under us was a channel's: forget it. */
 void shim_chan_lost(int fd, const struct shim_fd *ent);
 /* Posted writes: the daemon said writes to [start, end) of file token may be
- * posted; a write queued in the slot (true) or not (the caller calls). */
-void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end);
+ * posted (asked at generation gen); a write queued in the slot (true) or not
+ * (the caller calls).  Forgetting voids every window learned so far. */
+unsigned int shim_chan_posted_gen(void);
+void shim_chan_posted_forget(void);
+void shim_chan_learn_posted(struct shim_chan *ch, uint64_t token, uint64_t start, uint64_t end,
+			    unsigned int gen);
 bool shim_chan_post(struct shim_chan *ch, uint64_t token, uint64_t off, uint64_t data,
 		    uint32_t len);
 /* Whether any thread of ours may have posted writes not yet performed. */

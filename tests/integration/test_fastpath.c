@@ -6,14 +6,18 @@
  *     back what it wrote;
  *   - posted writes keep PCIe's order: a later read from the same thread or
  *     from another thread of the process, a close of the descriptor written
- *     through, sees them; a write with memory decode off is dropped, as a
- *     device drops it (and with UVFIO_POSTED=0 it fails with EIO as before);
+ *     through, sees them; stores through a mapped register page too;
+ *   - memory decode turned off by the process itself: its next write fails
+ *     with EIO as in vfio-pci; turned off by another process sharing the
+ *     device: a posted write is dropped, as a device drops it (with
+ *     UVFIO_POSTED=0: EIO);
  *   - fork and exec while slots are in use: the child gets no slot of its
  *     parent's and its own calls work; the exec'd image works through the
  *     descriptor it inherited.
  */
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <stdatomic.h>
 #include <sys/ioctl.h>
 #include <sys/wait.h>
@@ -131,15 +135,39 @@ static void set_memory_decode(bool on)
 	CHECK(pwrite(device, &cmd, 2, CMD) == 2, "write COMMAND");
 }
 
-/* posted: whether this process posts writes (UVFIO_POSTED). */
-static void test_decode_off(bool posted)
+/* Decode turned off by this process: it knows, and its next write is made
+ * synchronously, failing as vfio-pci fails it. */
+static void test_decode_off_self(void)
 {
 	uint32_t v = 0xbad;
-	ssize_t n;
 
 	wr32(device, REG_FILE + 12, 7);
 	wr32(device, REG_FILE + 12, 8);
 	set_memory_decode(false);
+	CHECK_ERR(pwrite(device, &v, 4, (off_t)(REG_FILE + 12)), EIO);
+	CHECK_ERR(pread(device, &v, 4, (off_t)(REG_FILE + 12)), EIO);
+	set_memory_decode(true);
+	CHECK(rd32(device, REG_FILE + 12) == 8, "the write with decode off did nothing");
+}
+
+/* Decode turned off by another process sharing the device (posted: whether
+ * this process posts writes, UVFIO_POSTED). */
+static void test_decode_off_other(bool posted)
+{
+	uint32_t v = 0xbad;
+	pid_t pid;
+	ssize_t n;
+	int st;
+
+	wr32(device, REG_FILE + 12, 7);
+	wr32(device, REG_FILE + 12, 8);
+	pid = fork();
+	REQUIRE(pid >= 0, "fork: %s", strerror(errno));
+	if (pid == 0) {
+		set_memory_decode(false);
+		_exit(harness_failed);
+	}
+	REQUIRE(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st), "child");
 	errno = 0;
 	n = pwrite(device, &v, 4, (off_t)(REG_FILE + 12));
 	if (posted)
@@ -148,10 +176,27 @@ static void test_decode_off(bool posted)
 	else
 		CHECK(n == -1 && errno == EIO, "a synchronous write with decode off: EIO (%zd, %s)",
 		      n, strerror(errno));
-	/* and a read with decode off fails as in vfio-pci */
-	CHECK_ERR(pread(device, &v, 4, (off_t)(REG_FILE + 12)), EIO);
 	set_memory_decode(true);
 	CHECK(rd32(device, REG_FILE + 12) == 8, "the write with decode off was dropped");
+}
+
+/* Stores through a mapped register page are posted too (the page is
+ * trapped), and keep their order with the loads after them. */
+static void test_mmio_stores(void)
+{
+	volatile uint32_t *bar = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, device,
+				      (off_t)REGION(0));
+	int ok = 1;
+
+	REQUIRE(bar != MAP_FAILED, "mmap BAR0: %s", strerror(errno));
+	for (uint32_t v = 1; v <= 500; v++) {
+		bar[(0x100 + 24) / 4] = v;
+		if (v % 50 == 0)
+			ok &= bar[(0x100 + 24) / 4] == v;
+	}
+	CHECK(ok, "a load sees the stores before it");
+	CHECK(rd32(device, REG_FILE + 24) == 500, "and so does a pread");
+	munmap((void *)bar, 4096);
 }
 
 static void test_fork(void)
@@ -225,7 +270,9 @@ int main(int argc, char **argv)
 	test_burst();
 	test_other_thread();
 	test_close(&s);
-	test_decode_off(posted);
+	test_mmio_stores();
+	test_decode_off_self();
+	test_decode_off_other(posted);
 	test_fork();
 	test_exec("/proc/self/exe");
 	teardown(&s);
