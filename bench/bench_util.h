@@ -80,6 +80,16 @@ static inline void print_floor(const char *what, struct stats s)
 	printf("  %-26s median %6.2f us  p99 %6.2f us\n", what, s.median_us, s.p99_us);
 }
 
+/* The target of a DMA map + unmap pair: two round trips (the floor) and
+ * 5 us of work. */
+static inline void print_pair_target(const char *indent, double pair_us, double rt_us)
+{
+	double limit = 2 * rt_us + 5;
+
+	printf("%starget: pair <= 2 x RT + 5 us = %.2f us: %s\n", indent, limit,
+	       pair_us <= limit ? "met" : "NOT met");
+}
+
 /*
  * Two distinct CPUs the process may run on, to force a floor's two sides
  * apart: the scheduler tends to keep a fresh fork on its parent's CPU, where

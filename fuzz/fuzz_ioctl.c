@@ -117,14 +117,14 @@ static int64_t do_ioctl(int sock, const struct ofile *f, unsigned long cmd, uint
 	struct uvfio_ioctl_fd fds[NR_POOL + 1];
 	struct uvfio_req req = { .op = UVFIO_OP_IOCTL, .file = f->token, .arg0 = cmd,
 				 .arg1 = value };
-	size_t size = uvfio_ioctl_encoded_size(NR_POOL + 1, nsegs, len);
+	size_t size = uvfio_ioctl_encoded_size(NR_POOL + 1, 0, nsegs, len);
 
 	if (size > 8192)
 		return -1;
 	for (int i = 0; i < NR_POOL; i++)
 		fds[i] = (struct uvfio_ioctl_fd){ .user_fd = POOL_FD_BASE + i, .attached = i };
 	fds[NR_POOL] = (struct uvfio_ioctl_fd){ .user_fd = CLOSED_FD, .attached = -1 };
-	uvfio_ioctl_encode(enc, flags, fds, NR_POOL + 1, segs, nsegs, arg, len);
+	uvfio_ioctl_encode(enc, flags, fds, NR_POOL + 1, NULL, 0, segs, nsegs, arg, len);
 	req.len = (uint32_t)size;
 	return call(sock, &req, enc, pool, NR_POOL, out);
 }

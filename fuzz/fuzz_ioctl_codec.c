@@ -41,8 +41,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		sink ^= (uint8_t)m.fds[i].user_fd;
 	}
+	for (uint32_t i = 0; i < m.nfiles; i++) {
+		if (m.files[i].attached < -1 || m.files[i].attached >= (int32_t)nattached)
+			abort();
+		sink ^= (uint8_t)m.files[i].ino;
+	}
 	for (uint32_t i = 0; i < m.nsegs; i++) {
-		if (m.segs[i].attached < -1 || m.segs[i].attached >= (int32_t)nattached ||
+		if (m.segs[i].attached < -1 ||
+		    m.segs[i].attached >= (int32_t)(nattached + m.nfiles) ||
 		    !m.segs[i].len || m.segs[i].vaddr + m.segs[i].len < m.segs[i].vaddr)
 			abort();
 		sink ^= (uint8_t)m.segs[i].flags;
@@ -50,12 +56,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (uint32_t i = 0; i < m.arg_len; i++)
 		sink ^= m.arg[i];
 
-	if (uvfio_ioctl_encoded_size(m.nfds, m.nsegs, m.arg_len) != size - 1)
+	if (uvfio_ioctl_encoded_size(m.nfds, m.nfiles, m.nsegs, m.arg_len) != size - 1)
 		abort();
 	again = malloc(size);
 	if (!again)
 		abort();
-	uvfio_ioctl_encode(again, m.flags, m.fds, m.nfds, m.segs, m.nsegs, m.arg, m.arg_len);
+	uvfio_ioctl_encode(again, m.flags, m.fds, m.nfds, m.files, m.nfiles, m.segs, m.nsegs, m.arg,
+			   m.arg_len);
 	if (memcmp(again, buf, size - 1))
 		abort();
 	free(again);

@@ -83,6 +83,7 @@ struct vfio_mm *vfio_mm_attach(pid_t pid, uid_t uid, int pidfd, const uint8_t *i
 			close_fd(pidfd);
 			close_fd(memfd);
 			mm->refs++;
+			mm->users++;
 			return mm;
 		}
 	}
@@ -95,6 +96,7 @@ struct vfio_mm *vfio_mm_attach(pid_t pid, uid_t uid, int pidfd, const uint8_t *i
 	mm->pid = pid;
 	mm->uid = uid;
 	mm->refs = 1;
+	mm->users = 1;
 	mm->pidfd = pidfd;
 	mm->memfd = memfd;
 	mm->cap_ipc_lock = proc_capable(pid, CAP_IPC_LOCK) && !mm_exited(mm);
@@ -124,9 +126,17 @@ void vfio_mm_put(struct vfio_mm *mm)
 			break;
 		}
 	}
+	vfio_mm_drop_files(mm);
 	close_fd(mm->pidfd);
 	close_fd(mm->memfd);
 	free(mm);
+}
+
+void vfio_mm_detach(struct vfio_mm *mm)
+{
+	if (mm->users && !--mm->users)
+		vfio_mm_drop_files(mm);
+	vfio_mm_put(mm);
 }
 
 int vfio_mm_open_image(pid_t pid, int pidfd, const uint8_t *image, uint64_t image_addr,

@@ -34,6 +34,12 @@ struct vfio_mm {
 	unsigned int refs;
 	uint64_t locked_vm;	/* pages accounted, like mm->locked_vm */
 	bool cap_ipc_lock;	/* unlimited pinning, like capable(CAP_IPC_LOCK) */
+	unsigned int users;	/* connections of the process naming it */
+	/* Backing files the process sent, that it may name again by key
+	 * (mm_files.c): its own only, gone with its last connection. */
+	struct mm_file *files;
+	unsigned int nfiles;
+	uint64_t files_clock;
 	struct vfio_mm *hash_next;
 };
 
@@ -63,6 +69,10 @@ int vfio_mm_open_image(pid_t pid, int pidfd, const uint8_t *image, uint64_t imag
 		       int memfd);
 void vfio_mm_get(struct vfio_mm *mm);
 void vfio_mm_put(struct vfio_mm *mm);
+/* A connection that had mm from vfio_mm_attach() lets it go: the last one
+ * takes the backing files with it (the process is gone, or no longer
+ * calls), then the reference is put. */
+void vfio_mm_detach(struct vfio_mm *mm);
 /* Account npages (negative to release) against RLIMIT_MEMLOCK of mm's
  * process; -ENOMEM when the limit would be exceeded, as vfio_lock_acct(). */
 int vfio_mm_lock_acct(struct vfio_mm *mm, int64_t npages);
@@ -101,5 +111,40 @@ int check_zeroed_user(struct vfio_uarg *ua, size_t from, size_t to);
 int fdget(struct vfio_uarg *ua, int32_t user_fd);
 /* The memory segments the shim described for [vaddr, vaddr+len). */
 const struct uvfio_mem_seg *uarg_mem_segs(struct vfio_uarg *ua, unsigned int *nsegs);
+
+/* ---- mm_files.c: backing files named by key ---- */
+
+/*
+ * Resolves the request's file entries into its descriptor table: table
+ * (2 * UVFIO_MAX_FDS ints) gets the descriptors that came with the message,
+ * then one per file entry, and ua->attached points at it.  A file sent with
+ * its descriptor is kept for the process under its key, if the key is the
+ * file's.  0; UVFIO_RET_RESEND_FILES when a key names no file this process
+ * sent (nothing was done); or -errno.
+ */
+long uarg_resolve_files(struct vfio_uarg *ua, int *table);
+/*
+ * A daemon mapping of all of a kept file, shared by the DMA mappings that
+ * use it, so that mapping a piece of the file again costs no mmap; it
+ * outlives its table entry while they use it.
+ */
+struct mm_file_map {
+	uint8_t *base;
+	uint64_t len;		/* bytes mapped from offset 0 */
+	bool writable;
+	unsigned int refs;
+};
+
+/* The mapping of the kept file fd (st: its fstat) that covers [off, off +
+ * len), made or grown as needed: +1 ref.  NULL when fd is no kept file or
+ * it cannot be mapped so (the caller maps the range itself). */
+struct stat;
+struct mm_file_map *vfio_mm_file_map(struct vfio_mm *mm, int fd, const struct stat *st,
+				     uint64_t off, uint64_t len, bool writable);
+void vfio_mm_file_map_put(struct mm_file_map *map);
+/* The process says it maps these files no more (UVFIO_OP_FORGET). */
+void vfio_mm_forget_files(struct vfio_mm *mm, const void *keys, size_t len);
+/* Lets every kept file go. */
+void vfio_mm_drop_files(struct vfio_mm *mm);
 
 #endif

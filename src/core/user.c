@@ -28,6 +28,7 @@ static const struct {
 	[VFIO_USER_DMA_MAPPINGS] = { "dma_mappings", ENOSPC, 65535 },
 	[VFIO_USER_IOMMUFD_OBJECTS] = { "iommufd_objects", ENOMEM, 4096 },
 	[VFIO_USER_IRQ_EVENTFDS] = { "irq_eventfds", EMFILE, 1024 },
+	[VFIO_USER_BACKING_FILES] = { "backing_files", EMFILE, 1024 },
 };
 
 static uint64_t limits[VFIO_USER_NR_RES];

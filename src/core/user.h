@@ -18,6 +18,8 @@ enum vfio_user_res {
 	VFIO_USER_DMA_MAPPINGS,		/* type1 and IOAS mappings: ENOSPC */
 	VFIO_USER_IOMMUFD_OBJECTS,	/* IOAS, HWPT, devices...: ENOMEM */
 	VFIO_USER_IRQ_EVENTFDS,		/* eventfds the daemon holds: EMFILE */
+	VFIO_USER_BACKING_FILES,	/* memory files kept to be named by key:
+					 * beyond it they are not kept */
 	VFIO_USER_NR_RES
 };
 

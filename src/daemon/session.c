@@ -127,7 +127,7 @@ static void session_free(struct session *s)
 		close(s->sock);
 	}
 	if (s->ctx.mm)
-		vfio_mm_put(s->ctx.mm);
+		vfio_mm_detach(s->ctx.mm);
 	free(s);
 }
 
@@ -310,10 +310,17 @@ static void do_ioctl(struct session *s, struct uvfio_inmsg *m, struct vfio_file 
 		.attached = m->fds, .nattached = m->nfds,
 	};
 	struct uvfio_ioctl_wb wb = { 0 };
+	int files[2 * UVFIO_MAX_FDS];
 	long ret;
 
 	if (uvfio_ioctl_decode(m->payload, m->req.len, m->nfds, &ua.msg)) {
 		reply(s, -EPROTO, NULL, 0, NULL, -1);
+		return;
+	}
+	/* backing files named by key: a miss asks the client to resend */
+	ret = uarg_resolve_files(&ua, files);
+	if (ret) {
+		reply(s, ret, NULL, 0, NULL, -1);
 		return;
 	}
 	/* Write-back buffer: starts as the user's bytes, handlers patch it. */
@@ -450,7 +457,7 @@ static void do_hello(struct session *s, struct uvfio_inmsg *m)
 	if (memfd < 0)
 		uvfio_dbg("pid %d: no access to its memory: %s", (int)s->ctx.pid,
 			  strerror(-memfd));
-	vfio_mm_put(s->ctx.mm);
+	vfio_mm_detach(s->ctx.mm);
 	s->ctx.mm = mm;
 	s->hello = true;
 	reply(s, 0, NULL, 0, NULL, slotfd);
@@ -557,6 +564,10 @@ static void handle(struct session *s, struct uvfio_inmsg *m)
 		return;
 	case UVFIO_OP_SYNC:
 		/* the posted writes were performed above */
+		reply(s, 0, NULL, 0, NULL, -1);
+		return;
+	case UVFIO_OP_FORGET:
+		vfio_mm_forget_files(s->ctx.mm, m->payload, m->req.len);
 		reply(s, 0, NULL, 0, NULL, -1);
 		return;
 	case UVFIO_OP_IOCTL:

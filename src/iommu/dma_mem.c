@@ -48,7 +48,7 @@ static void dma_sigbus(int sig, siginfo_t *si, void *uc)
 	}
 }
 
-/* Checked at every zero-copy pin (rare), not at every DMA (hot), in case
+/* Checked at every new zero-copy mapping, not at every DMA (hot), in case
  * someone replaced the handler since. */
 static void dma_guard_install(void)
 {
@@ -123,29 +123,42 @@ static void dma_mem_free(struct dma_mem *mem)
 	for (unsigned int i = 0; i < mem->nspans; i++) {
 		if (mem->spans[i].map_base)
 			munmap(mem->spans[i].map_base, mem->spans[i].map_len);
+		vfio_mm_file_map_put(mem->spans[i].fmap);
 	}
 	vfio_user_uncharge(mem->mm->uid, VFIO_USER_DMA_MAPPINGS);
 	vfio_mm_put(mem->mm);
 	free(mem);
 }
 
-/* Maps len bytes of fd at file_off into the daemon for span s. */
-static int dma_span_map(struct dma_mem_span *s, int fd, uint64_t file_off, bool writable)
+static bool fmap_guarded;
+
+/* Maps len bytes of fd (st: its fstat) at file_off into the daemon for
+ * span s: through the mapping of a file the process keeps (mm) if it is
+ * one, else a mapping of its own. */
+static int dma_span_map(struct dma_mem_span *s, struct vfio_mm *mm, int fd,
+			const struct stat *st, uint64_t file_off, bool writable)
 {
 	uint64_t lead = file_off % DMA_PAGE_SIZE;
 	size_t map_len = (lead + s->len + DMA_PAGE_SIZE - 1) & ~(DMA_PAGE_SIZE - 1);
-	struct stat st;
 	void *p;
 
-	if (fstat(fd, &st))
-		return -errno;
 	/* Only a regular file (memfd, tmpfs, hugetlbfs) gives back the very
 	 * pages the process has mapped; a device node would not. */
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return -ENODEV;
 	/* A shared mapping past EOF cannot be faulted in: GUP says EFAULT. */
-	if (file_off > (uint64_t)st.st_size || s->len > (uint64_t)st.st_size - file_off)
+	if (file_off > (uint64_t)st->st_size || s->len > (uint64_t)st->st_size - file_off)
 		return -EFAULT;
+	s->fmap = vfio_mm_file_map(mm, fd, st, file_off, s->len, writable);
+	if (s->fmap) {
+		/* reused for every mapping of the file: checked once */
+		if (!fmap_guarded) {
+			dma_guard_install();
+			fmap_guarded = true;
+		}
+		s->host = s->fmap->base + file_off;
+		return 0;
+	}
 	p = mmap(NULL, map_len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd,
 		 (off_t)(file_off - lead));
 	if (p == MAP_FAILED)
@@ -230,12 +243,15 @@ static int dma_mem_build(struct vfio_uarg *ua, uint64_t vaddr, uint64_t size, bo
 		    (unsigned int)seg->attached < ua->nattached) {
 			int fd = ua->attached[seg->attached];
 			uint64_t file_off = seg->file_offset + (addr - seg->vaddr);
+			struct stat st;
 
-			if (mmio_ops && mmio_ops->resolve(fd, file_off, len, &s->bus_addr)) {
+			if (fstat(fd, &st)) {
+				ret = -errno;
+			} else if (mmio_ops && mmio_ops->resolve(&st, file_off, len, &s->bus_addr)) {
 				s->mmio = true;
 				ret = allow_mmio ? 0 : -EFAULT;
 			} else {
-				ret = dma_span_map(s, fd, file_off, need_write);
+				ret = dma_span_map(s, ua->ctx->mm, fd, &st, file_off, need_write);
 			}
 			if (ret == -EFAULT) {
 				dma_mem_free(mem);
@@ -328,6 +344,7 @@ int dma_mem_get_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
 		     bool writable, struct dma_mem **out)
 {
 	struct dma_mem *mem;
+	struct stat st;
 	int ret;
 
 	if (!size || offset + size < offset)
@@ -336,7 +353,7 @@ int dma_mem_get_file(struct vfio_mm *mm, int fd, uint64_t offset, uint64_t size,
 	if (ret)
 		return ret;
 	mem->spans[0].len = size;
-	ret = dma_span_map(&mem->spans[0], fd, offset, writable);
+	ret = fstat(fd, &st) ? -errno : dma_span_map(&mem->spans[0], mm, fd, &st, offset, writable);
 	if (ret) {
 		dma_mem_free(mem);
 		return ret;

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "core/uaccess.h"
 
@@ -26,6 +27,7 @@ struct dma_mem_span {
 	uint64_t bus_addr;
 	void *map_base;		/* what to munmap (host rounded down to a page) */
 	size_t map_len;
+	struct mm_file_map *fmap;	/* or the kept file's mapping it uses */
 };
 
 struct dma_mem {
@@ -45,8 +47,9 @@ struct dma_mem {
  * The PCI bus registers these.
  */
 struct dma_mmio_ops {
-	/* The bus address of [off, off + len) of fd when fd backs a BAR. */
-	bool (*resolve)(int fd, uint64_t off, uint64_t len, uint64_t *bus_addr);
+	/* The bus address of [off, off + len) of the file st describes (an
+	 * fstat) when it backs a BAR. */
+	bool (*resolve)(const struct stat *st, uint64_t off, uint64_t len, uint64_t *bus_addr);
 	/* 0, or -EFAULT when no BAR with memory decode on claims it all. */
 	int (*rw)(uint64_t bus_addr, void *buf, size_t len, bool write);
 };

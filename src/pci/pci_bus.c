@@ -147,13 +147,14 @@ static void remove_dev(struct bus_dev *bd)
 
 /* ---- peer-to-peer: memory transactions routed by bus address ---- */
 
-static bool bus_mmio_resolve(int fd, uint64_t off, uint64_t len, uint64_t *bus_addr)
+static bool bus_mmio_resolve(const struct stat *st, uint64_t off, uint64_t len,
+			     uint64_t *bus_addr)
 {
 	struct bus_dev *bd;
 	int bar;
 
 	TAILQ_FOREACH(bd, &bus_devs, next) {
-		bar = pci_dev_bar_of_file(bd->pdev, fd);
+		bar = pci_dev_bar_of_stat(bd->pdev, st);
 		if (bar < 0)
 			continue;
 		if (off >= bd->pdev->bars[bar].size || len > bd->pdev->bars[bar].size - off)

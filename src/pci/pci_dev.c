@@ -598,16 +598,12 @@ void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf
 	}
 }
 
-int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd)
+int pci_dev_bar_of_stat(struct uvfio_pci_dev *pdev, const struct stat *st)
 {
-	struct stat st;
-
-	if (fstat(fd, &st) < 0)
-		return -1;
 	for (int i = 0; i < PCI_NUM_BARS; i++) {
 		const struct pci_bar *b = &pdev->bars[i];
 
-		if (b->memfd >= 0 && b->memfd_dev == st.st_dev && b->memfd_ino == st.st_ino)
+		if (b->memfd >= 0 && b->memfd_dev == st->st_dev && b->memfd_ino == st->st_ino)
 			return i;
 	}
 	return -1;

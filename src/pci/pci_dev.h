@@ -99,8 +99,10 @@ void pci_dev_bar_write(struct uvfio_pci_dev *pdev, int bar, uint64_t off, unsign
  * 8/4/2/1 bytes, each a bar read or write.  The caller checks bounds. */
 void pci_dev_bar_rw(struct uvfio_pci_dev *pdev, int bar, uint64_t off, void *buf, size_t len,
 		    bool write);
-/* The memory BAR whose backing file fd is (another descriptor of), or -1. */
-int pci_dev_bar_of_file(struct uvfio_pci_dev *pdev, int fd);
+/* The memory BAR whose backing file is the file st describes (fstat of
+ * another descriptor of it), or -1. */
+struct stat;
+int pci_dev_bar_of_stat(struct uvfio_pci_dev *pdev, const struct stat *st);
 /* The RAM area of `bar` holding [off, off+len), or NULL. */
 /* The run of registers (no RAM area) of bar holding [off, off+len), in
  * [*start, *end); false if that range is not all registers. */

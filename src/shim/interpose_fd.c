@@ -426,11 +426,14 @@ static void *map_ours(int fd, const struct shim_fd *ent, void *addr, size_t len,
 
 	if (p == MAP_FAILED)
 		errno = -err;
+	else
+		shim_vma_forget(p, len);
 	return p;
 }
 
 /* A socket answers mmap with ENODEV.  A fixed mapping replaces whatever
- * BAR pages were there. */
+ * BAR pages were there; the cache of what backs our memory learns the new
+ * mapping. */
 #define MMAP_BODY(real_call)						\
 	do {								\
 		struct shim_fd ent_;					\
@@ -445,6 +448,7 @@ static void *map_ours(int fd, const struct shim_fd *ent, void *addr, size_t len,
 			return map_ours(fd, &ent_, addr, len, prot, flags, off); \
 		if (p_ != MAP_FAILED && (flags & MAP_FIXED))		\
 			shim_mmio_forget(p_, len);			\
+		shim_vma_mapped(addr, p_, len, prot, flags, fd, off);	\
 		return p_;						\
 	} while (0)
 

@@ -7,9 +7,11 @@
  * types (GET_INFO vs HOT_RESET_INFO, MAP_DMA vs PCI_HOT_RESET, DIRTY_PAGES vs
  * DEVICE_FEATURE) get one row per type.
  *
- * User memory is read with process_vm_readv() on ourselves: a bad pointer
- * then yields EFAULT at the point the kernel's copy would fail, instead of a
- * crash in the shim.
+ * User memory is read with one copy that a fault on a bad pointer turns into
+ * an error (shim_copy_safe); when it fails, again with process_vm_readv() on
+ * ourselves, page by page, which says how far the memory could be read: a
+ * bad pointer then yields EFAULT at the point the kernel's copy would fail,
+ * instead of a crash in the shim.
  */
 #include "shim.h"
 
@@ -163,10 +165,19 @@ int shim_user_write(uint64_t uaddr, const void *src, size_t len)
 	return n == len ? 0 : -EFAULT;
 }
 
+/* Reads len bytes: all of them with one copy when they are there, else as
+ * many as can be read. */
+static size_t user_read(void *dst, uint64_t uaddr, size_t len)
+{
+	if (shim_copy_safe(dst, (const void *)(uintptr_t)uaddr, len) == 0)
+		return len;
+	return shim_user_read(dst, uaddr, len);
+}
+
 /* Reads up to want bytes; a short read marks the rest unreadable. */
 static void read_bytes(struct shim_ioctl_arg *a, uint64_t arg, size_t want)
 {
-	a->len = (uint32_t)shim_user_read(a->bytes, arg, want);
+	a->len = (uint32_t)user_read(a->bytes, arg, want);
 	if (a->len < want)
 		a->flags |= UVFIO_IOCTL_ARG_FAULT;
 }
@@ -291,7 +302,7 @@ static void check_tail(struct shim_ioctl_arg *a, uint64_t uaddr, uint64_t len)
 
 		if (chunk > len)
 			chunk = len;
-		got = shim_user_read(buf, uaddr, chunk);
+		got = user_read(buf, uaddr, chunk);
 		for (size_t i = 0; i < got; i++) {
 			if (buf[i]) {
 				a->flags |= UVFIO_IOCTL_TAIL_NONZERO;
@@ -324,7 +335,7 @@ int shim_marshal_arg(const struct shim_ioctl_desc *d, uint64_t arg, struct shim_
 		read_string(a, arg);
 		break;
 	case SHIM_ARG_ARGSZ:
-		if (shim_user_read(&argsz, arg, sizeof(argsz)) < sizeof(argsz)) {
+		if (user_read(&argsz, arg, sizeof(argsz)) < sizeof(argsz)) {
 			a->flags |= UVFIO_IOCTL_ARG_FAULT;
 			return 0;
 		}
@@ -335,7 +346,7 @@ int shim_marshal_arg(const struct shim_ioctl_desc *d, uint64_t arg, struct shim_
 		read_bytes(a, arg, want);
 		break;
 	case SHIM_ARG_SIZE:
-		if (shim_user_read(&argsz, arg, sizeof(argsz)) < sizeof(argsz)) {
+		if (user_read(&argsz, arg, sizeof(argsz)) < sizeof(argsz)) {
 			a->flags |= UVFIO_IOCTL_ARG_FAULT;
 			return 0;
 		}

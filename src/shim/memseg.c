@@ -111,8 +111,19 @@ static int open_rw_or_ro(const char *path)
 	return fd;
 }
 
-/* An open descriptor of ours on the same file, reopened so the daemon gets
- * its own open file (with the access mode the file allows). */
+/* Our descriptor fd, reopened so the daemon gets its own open file (with
+ * the access mode the file allows), if it is still the file (dev, ino). */
+int shim_reopen_fd(int fd, dev_t dev, uint64_t ino)
+{
+	char path[64];
+
+	if (fd < 0 || !same_file(fd, dev, ino))
+		return -1;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	return open_rw_or_ro(path);
+}
+
+/* An open descriptor of ours on the same file, reopened. */
 static int open_via_fd_table(dev_t dev, uint64_t ino)
 {
 	DIR *dir = REAL(opendir)("/proc/self/fd");
@@ -122,15 +133,12 @@ static int open_via_fd_table(dev_t dev, uint64_t ino)
 	if (!dir)
 		return -1;
 	while (found < 0 && (de = readdir(dir))) {
-		char path[64];
 		char *end;
 		long n = strtol(de->d_name, &end, 10);
 
-		if (*end || end == de->d_name || n == dirfd(dir) ||
-		    !same_file((int)n, dev, ino))
+		if (*end || end == de->d_name || n == dirfd(dir))
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/fd/%ld", n);
-		found = open_rw_or_ro(path);
+		found = shim_reopen_fd((int)n, dev, ino);
 	}
 	closedir(dir);
 	return found;
@@ -190,8 +198,8 @@ static int32_t attach_backing(struct shim_memdesc *d, const struct shim_vma *v)
 	return d->seen[d->nseen++].idx;
 }
 
-static int add_seg(struct shim_memdesc *d, uint64_t vaddr, uint64_t len, uint64_t off,
-		   int32_t attached, uint32_t flags)
+int shim_memdesc_add(struct shim_memdesc *d, uint64_t vaddr, uint64_t len, uint64_t off,
+		     int32_t attached, uint32_t flags)
 {
 	struct uvfio_mem_seg *s;
 
@@ -233,7 +241,7 @@ static int describe_vma(struct shim_memdesc *d, const struct shim_vma *v, bool a
 		return 0;
 	if (v->start > d->cur) {
 		hi = v->start < d->hi ? v->start : d->hi;
-		err = add_seg(d, d->cur, hi - d->cur, 0, -1, UVFIO_SEG_HOLE);
+		err = shim_memdesc_add(d, d->cur, hi - d->cur, 0, -1, UVFIO_SEG_HOLE);
 		if (err)
 			return err;
 		d->cur = hi;
@@ -242,7 +250,7 @@ static int describe_vma(struct shim_memdesc *d, const struct shim_vma *v, bool a
 	hi = v->end < d->hi ? v->end : d->hi;
 	if (attach && !d->overflow && (v->flags & UVFIO_SEG_SHARED) && v->ino)
 		attached = attach_backing(d, v);
-	err = add_seg(d, lo, hi - lo, v->offset + (lo - v->start), attached, v->flags);
+	err = shim_memdesc_add(d, lo, hi - lo, v->offset + (lo - v->start), attached, v->flags);
 	d->cur = hi;
 	return err;
 }
@@ -292,7 +300,7 @@ int shim_mem_describe_text(const char *maps, size_t n, uint64_t vaddr, uint64_t 
 		p += llen + (nl ? 1 : 0);
 	}
 	if (!err && d->cur < d->hi)
-		err = add_seg(d, d->cur, d->hi - d->cur, 0, -1, UVFIO_SEG_HOLE);
+		err = shim_memdesc_add(d, d->cur, d->hi - d->cur, 0, -1, UVFIO_SEG_HOLE);
 	if (!err && d->overflow)
 		summarise(d);
 	if (err)

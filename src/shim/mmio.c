@@ -439,8 +439,10 @@ SHIM_EXPORT int munmap(void *addr, size_t len)
 	shim_op_posted_fence();
 	ret = REAL(munmap)(addr, len);
 
-	if (ret == 0)
+	if (ret == 0) {
 		shim_mmio_forget(addr, len);
+		shim_vma_forget(addr, len);
+	}
 	return ret;
 }
 
@@ -469,6 +471,7 @@ SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 	struct protect_ctx ctx = { .prot = prot };
 	int ret = REAL(mprotect)(addr, len, prot);
 
+	shim_vma_protect(addr, len, prot, ret == 0);
 	if (ret < 0 || !len || !atomic_load_explicit(&slots_used, memory_order_relaxed))
 		return ret;
 	table_lock();
@@ -533,6 +536,7 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 		return MAP_FAILED;
 	}
 	p = REAL(mremap)(old, old_len, new_len, flags, want);
+	shim_vma_remap(old, old_len, p, new_len, flags, want);
 	if (p == MAP_FAILED)
 		return p;
 	if ((uintptr_t)p != lo)

@@ -311,8 +311,9 @@ static uint64_t get_u64(const uint8_t *p)
 	return v;
 }
 
-/* MAP_DMA names [vaddr, vaddr+size) of our memory: say what backs it.  A
- * zero or wrapping size is left to the daemon to reject. */
+/* MAP_DMA names [vaddr, vaddr+size) of our memory: say what backs it, from
+ * what we know of our mappings or else from the maps.  A zero or wrapping
+ * size is left to the daemon to reject. */
 static int describe_mem(const struct shim_ioctl_desc *d, const struct shim_ioctl_arg *a,
 			struct shim_memdesc *md)
 {
@@ -326,10 +327,14 @@ static int describe_mem(const struct shim_ioctl_desc *d, const struct shim_ioctl
 	size = get_u64(a->bytes + d->mem_len_off);
 	if (size == 0 || vaddr + size < vaddr)
 		return 0;
-	err = shim_mem_describe(vaddr, size, md);
-	if (!err)
-		shim_mmio_describe(md);
-	return err;
+	if (!shim_vma_describe(vaddr, size, md)) {
+		err = shim_mem_describe(vaddr, size, md);
+		if (err)
+			return err;
+		shim_vma_key_files(md);
+	}
+	shim_mmio_describe(md);
+	return 0;
 }
 
 /* Stores the daemon's write-back into the argument; ret is the ioctl's
@@ -345,9 +350,89 @@ static long write_back(const struct uvfio_call *c, uint64_t arg, long ret)
 		return ret;
 	if (wb.len > c->rep.len - sizeof(wb))
 		return -EIO;
-	if (shim_user_write(arg + wb.off, (uint8_t *)c->rbuf + sizeof(wb), wb.len))
+	if (shim_copy_safe((void *)(uintptr_t)(arg + wb.off), (uint8_t *)c->rbuf + sizeof(wb),
+			   wb.len))
 		return -EFAULT;
 	return ret;
+}
+
+/* Lays the call out in req: the descriptors the argument names, then those
+ * of the memory description, whose segment and file indexes become indexes
+ * of that list (files by key after the descriptors, ioctl_codec.h). */
+static int encode_ioctl(struct uvfio_call *c, void *req, size_t reqcap,
+			const struct shim_ioctl_arg *a, struct shim_memdesc *md, int *fds)
+{
+	uint32_t nfds = a->nattach + md->nfds, i;
+	size_t size;
+
+	if (nfds > UVFIO_MAX_FDS)
+		return -E2BIG;
+	size = uvfio_ioctl_encoded_size(a->nfds, md->nfiles, md->nsegs, a->len);
+	if (size > reqcap)
+		return -E2BIG;
+	memcpy(fds, a->attach, a->nattach * sizeof(int));
+	memcpy(fds + a->nattach, md->fds, md->nfds * sizeof(int));
+	for (i = 0; i < md->nfiles; i++)
+		if (md->files[i].attached >= 0)
+			md->files[i].attached += (int32_t)a->nattach;
+	for (i = 0; i < md->nsegs; i++) {
+		int32_t *at = &md->segs[i].attached;
+
+		if (*at >= SHIM_SEG_FILE(0))
+			*at += (int32_t)nfds - SHIM_SEG_FILE(0);
+		else if (*at >= 0)
+			*at += (int32_t)a->nattach;
+	}
+	uvfio_ioctl_encode(req, a->flags, a->fds, a->nfds, md->files, md->nfiles, md->segs,
+			   md->nsegs, a->bytes, a->len);
+	c->req.len = (uint32_t)size;
+	c->payload = req;
+	c->fds = fds;
+	c->nfds = nfds;
+	return 0;
+}
+
+/*
+ * Describes the memory the argument names, if any, and makes the call.  A
+ * daemon that does not hold a file we named by key (it let it go, or another
+ * address space of ours sent it) did nothing: the call is made again with
+ * every file's descriptor, which it cannot refuse that way.
+ */
+static int ioctl_call(struct shim_chan *ch, struct uvfio_call *c, const struct shim_ioctl_desc *d,
+		      struct shim_ioctl_arg *a)
+{
+	struct shim_memdesc md = { 0 };
+	int fds[UVFIO_MAX_FDS];
+	size_t reqcap;
+	void *req = shim_chan_reqbuf(ch, &reqcap);
+	int err;
+
+	for (int attempt = 0;; attempt++) {
+		err = d->mem_va_off ? describe_mem(d, a, &md) : 0;
+		if (!err)
+			err = encode_ioctl(c, req, reqcap, a, &md, fds);
+		if (err)
+			break;
+		err = shim_chan_call(ch, c);
+		if (err) {
+			err = chan_errno(err);
+			break;
+		}
+		if (c->rep.ret != UVFIO_RET_RESEND_FILES) {
+			shim_vma_sent(&md, true);
+			break;
+		}
+		close_quiet(c->rfd);
+		shim_vma_sent(&md, false);
+		shim_memdesc_release(&md);
+		if (attempt)
+			return -EIO;
+		/* the argument was staged where the reply lands: take it back
+		 * from the request */
+		memcpy(a->bytes, (uint8_t *)req + c->req.len - a->len, a->len);
+	}
+	shim_memdesc_release(&md);
+	return err;
 }
 
 long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long arg)
@@ -357,56 +442,27 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 		.req = { .op = UVFIO_OP_IOCTL, .file = ent->token, .arg0 = cmd, .arg1 = arg },
 		.rfd_cloexec = 1,
 	};
-	struct shim_memdesc md = { 0 };
 	struct shim_ioctl_arg a;
-	int fds[UVFIO_MAX_FDS];
-	size_t reqcap, repcap, size;
+	size_t reqcap, repcap;
 	struct shim_chan *ch;
-	void *req;
-	uint32_t i;
 	long ret;
 	int err;
 
 	ch = shim_chan_get(&err);
 	if (!ch)
 		return chan_errno(err);
-	req = shim_chan_reqbuf(ch, &reqcap);
 	c.rbuf = shim_chan_repbuf(ch, &repcap);
 	c.rbuf_cap = repcap;
-	if (!req || !c.rbuf)
+	if (!shim_chan_reqbuf(ch, &reqcap) || !c.rbuf)
 		return -ENOMEM;
 	/* The argument is staged in the reply buffer: it is encoded into the
 	 * request before any reply arrives. */
 	a.bytes = c.rbuf;
 	err = shim_marshal_arg(d, arg, &a);
-	if (!err && d->mem_va_off)
-		err = describe_mem(d, &a, &md);
+	if (!err)
+		err = ioctl_call(ch, &c, d, &a);
 	if (err)
 		return err;
-	if (a.nattach + md.nfds > UVFIO_MAX_FDS) {
-		shim_memdesc_release(&md);
-		return -E2BIG;
-	}
-	memcpy(fds, a.attach, a.nattach * sizeof(int));
-	memcpy(fds + a.nattach, md.fds, md.nfds * sizeof(int));
-	for (i = 0; i < md.nsegs; i++)
-		if (md.segs[i].attached >= 0)
-			md.segs[i].attached += (int32_t)a.nattach;
-
-	size = uvfio_ioctl_encoded_size(a.nfds, md.nsegs, a.len);
-	if (size > reqcap) {
-		shim_memdesc_release(&md);
-		return -E2BIG;
-	}
-	uvfio_ioctl_encode(req, a.flags, a.fds, a.nfds, md.segs, md.nsegs, a.bytes, a.len);
-	c.req.len = (uint32_t)size;
-	c.payload = req;
-	c.fds = fds;
-	c.nfds = a.nattach + md.nfds;
-	err = shim_chan_call(ch, &c);
-	shim_memdesc_release(&md);
-	if (err)
-		return chan_errno(err);
 
 	if (c.rep.ret == UVFIO_RET_FD) {
 		if (c.rfd < 0)
@@ -423,4 +479,19 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 	/* Some failures still store a result (HOT_RESET_INFO's count with
 	 * ENOSPC), so the write-back applies whatever ret is. */
 	return write_back(&c, arg, (long)c.rep.ret);
+}
+
+void shim_op_forget(const struct uvfio_ioctl_file *keys, unsigned int n)
+{
+	struct uvfio_call c = {
+		.req = { .op = UVFIO_OP_FORGET, .len = n * (uint32_t)sizeof(*keys) },
+		.payload = keys,
+	};
+	int saved = errno;
+
+	/* inside a call of this thread (a signal handler), the daemon keeps
+	 * them until it needs the room or we go */
+	if (!shim_chan_busy() && call_daemon(&c) == 0)
+		close_quiet(c.rfd);
+	errno = saved;
 }

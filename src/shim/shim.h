@@ -9,6 +9,7 @@
  *   ops.c         the daemon operations (OPEN, LEARN, RW, MMAP, IOCTL, ...)
  *   marshal.c     per-ioctl argument layout and user-memory access
  *   memseg.c      what backs a range of our memory (/proc/self/maps)
+ *   vmacache.c    the same, remembered from the mappings made through us
  *   redirect.c    which paths live in the fake tree and how nodes look
  *   interpose_fd.c, interpose_path.c   the exported entry points
  */
@@ -200,6 +201,9 @@ ssize_t shim_op_rw_async(uint64_t token, void *buf, size_t count, int64_t off, b
 /* Returns once every write this process posted was performed. */
 void shim_op_posted_fence(void);
 long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long arg);
+/* The daemon may let these backing files of ours go (no call from inside a
+ * call of this thread). */
+void shim_op_forget(const struct uvfio_ioctl_file *keys, unsigned int n);
 
 /* ---- marshal.c ---- */
 
@@ -293,7 +297,14 @@ struct shim_memdesc {
 	bool overflow;			/* too many segments: summarised */
 	uint32_t all_flags;		/* AND of every mapped piece's flags */
 	bool holes;
+	/* Backing files named by key (vmacache.c); a segment names file k
+	 * with attached = SHIM_SEG_FILE(k), and a file that travels with a
+	 * descriptor has attached = its index in fds. */
+	struct uvfio_ioctl_file files[UVFIO_MAX_FDS];
+	uint32_t nfiles;
 };
+
+#define SHIM_SEG_FILE(k)	(UVFIO_MAX_FDS + (k))
 
 /* Describes [vaddr, vaddr + len) of the calling process.  0 or -errno. */
 int shim_mem_describe(uint64_t vaddr, uint64_t len, struct shim_memdesc *d);
@@ -302,6 +313,34 @@ int shim_mem_describe(uint64_t vaddr, uint64_t len, struct shim_memdesc *d);
 int shim_mem_describe_text(const char *maps, size_t n, uint64_t vaddr, uint64_t len,
 			   bool attach, struct shim_memdesc *d);
 void shim_memdesc_release(struct shim_memdesc *d);
+/* Appends a segment.  0 or -ENOMEM. */
+int shim_memdesc_add(struct shim_memdesc *d, uint64_t vaddr, uint64_t len, uint64_t off,
+		     int32_t attached, uint32_t flags);
+/* Our descriptor fd reopened (a new open file of ours), if it is still the
+ * file (dev, ino); -1 if not. */
+int shim_reopen_fd(int fd, dev_t dev, uint64_t ino);
+
+/* ---- vmacache.c ---- */
+
+/* The program's mmap(addr, len, prot, flags, fd, off) returned p (maybe
+ * MAP_FAILED). */
+void shim_vma_mapped(void *addr, void *p, size_t len, int prot, int flags, int fd, int64_t off);
+/* [addr, addr + len) holds nothing the cache knows (unmapped, or mapped in
+ * a way it does not describe). */
+void shim_vma_forget(void *addr, size_t len);
+/* mprotect of the range: done, or failed (part of it may have changed). */
+void shim_vma_protect(void *addr, size_t len, int prot, bool done);
+/* mremap(old, old_len, new_len, flags, want) returned p (maybe MAP_FAILED). */
+void shim_vma_remap(void *old, size_t old_len, void *p, size_t new_len, int flags, void *want);
+/* Describes [vaddr, vaddr + len) from the cache when it covers all of it
+ * (true), naming files the daemon holds by key; false: d is empty. */
+bool shim_vma_describe(uint64_t vaddr, uint64_t len, struct shim_memdesc *d);
+/* After a description from the maps: files it attached that the cache
+ * knows travel with their key, so the daemon keeps them. */
+void shim_vma_key_files(struct shim_memdesc *d);
+/* The daemon answered a call made with d: it holds every file d sent
+ * (held), or it held none of those d named by key (!held). */
+void shim_vma_sent(const struct shim_memdesc *d, bool held);
 
 /* ---- mmio.c, mmio_fault.c ---- */
 

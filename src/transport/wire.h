@@ -33,6 +33,8 @@ enum uvfio_op {
 	UVFIO_OP_RELEASE_SYNC,	/* after close(): release now if the last ref went */
 	UVFIO_OP_CONTROL,	/* payload: a control command line (CLI) */
 	UVFIO_OP_SYNC,		/* returns once the process's posted writes are done */
+	UVFIO_OP_FORGET,	/* payload: struct uvfio_ioctl_file keys of backing
+				 * files the process maps no more: let them go */
 	UVFIO_OP_MAX
 };
 
@@ -118,5 +120,9 @@ struct uvfio_rep {
 /* A reply whose `ret` is this carries a new file descriptor: the ioctl's return
  * value is that descriptor's number in the caller. */
 #define UVFIO_RET_FD		(1LL << 40)
+/* The request named a backing file by key that the daemon does not hold
+ * for this process (ioctl_codec.h): nothing was done; send it again with
+ * the descriptors. */
+#define UVFIO_RET_RESEND_FILES	(1LL << 41)
 
 #endif

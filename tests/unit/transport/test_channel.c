@@ -193,7 +193,7 @@ static void call_once(int cloexec)
 		{ .vaddr = 0x10000, .len = 0x1000, .attached = 0, .flags = UVFIO_SEG_SHARED },
 	};
 	uint8_t payload[128], rbuf[128];
-	size_t plen = uvfio_ioctl_encoded_size(1, 1, 8);
+	size_t plen = uvfio_ioctl_encoded_size(1, 0, 1, 8);
 	int memfd = memfd_create("seg", MFD_CLOEXEC), pfd[2], sendfds[2];
 	struct uvfio_call call;
 	struct uvfio_ioctl_wb wb;
@@ -202,7 +202,7 @@ static void call_once(int cloexec)
 	assert_true(memfd >= 0);
 	assert_int_equal(pipe(pfd), 0);
 	assert_true(plen <= sizeof(payload));
-	uvfio_ioctl_encode(payload, 0, fds, 1, segs, 1, "argbytes", 8);
+	uvfio_ioctl_encode(payload, 0, fds, 1, NULL, 0, segs, 1, "argbytes", 8);
 	sendfds[0] = memfd;
 	sendfds[1] = pfd[1];
 

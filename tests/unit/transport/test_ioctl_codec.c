@@ -20,17 +20,27 @@ struct enc {
 	size_t len;
 };
 
+#define HDR	24	/* sizeof(struct uvfio_ioctl_hdr) */
+
+static struct enc encode_files(uint32_t flags, const struct uvfio_ioctl_fd *fds, uint32_t nfds,
+			       const struct uvfio_ioctl_file *files, uint32_t nfiles,
+			       const struct uvfio_mem_seg *segs, uint32_t nsegs,
+			       const void *arg, uint32_t arg_len)
+{
+	struct enc e;
+
+	e.len = uvfio_ioctl_encoded_size(nfds, nfiles, nsegs, arg_len);
+	e.buf = malloc(e.len);
+	assert_non_null(e.buf);
+	uvfio_ioctl_encode(e.buf, flags, fds, nfds, files, nfiles, segs, nsegs, arg, arg_len);
+	return e;
+}
+
 static struct enc encode(uint32_t flags, const struct uvfio_ioctl_fd *fds, uint32_t nfds,
 			 const struct uvfio_mem_seg *segs, uint32_t nsegs,
 			 const void *arg, uint32_t arg_len)
 {
-	struct enc e;
-
-	e.len = uvfio_ioctl_encoded_size(nfds, nsegs, arg_len);
-	e.buf = malloc(e.len);
-	assert_non_null(e.buf);
-	uvfio_ioctl_encode(e.buf, flags, fds, nfds, segs, nsegs, arg, arg_len);
-	return e;
+	return encode_files(flags, fds, nfds, NULL, 0, segs, nsegs, arg, arg_len);
 }
 
 /* Rewrites the header of an encoded buffer. */
@@ -48,14 +58,16 @@ static void set_hdr(struct enc *e, uint32_t nfds, uint32_t nsegs, uint32_t arg_l
 static void test_encoded_size(void **state)
 {
 	(void)state;
-	assert_int_equal(sizeof(struct uvfio_ioctl_hdr), 16);
+	assert_int_equal(sizeof(struct uvfio_ioctl_hdr), HDR);
 	assert_int_equal(sizeof(struct uvfio_ioctl_fd), 8);
+	assert_int_equal(sizeof(struct uvfio_ioctl_file), 24);
 	assert_int_equal(sizeof(struct uvfio_mem_seg), 32);
-	assert_int_equal(uvfio_ioctl_encoded_size(0, 0, 0), 16);
-	assert_int_equal(uvfio_ioctl_encoded_size(2, 3, 5), 16 + 16 + 96 + 5);
+	assert_int_equal(uvfio_ioctl_encoded_size(0, 0, 0, 0), HDR);
+	assert_int_equal(uvfio_ioctl_encoded_size(2, 0, 3, 5), HDR + 16 + 96 + 5);
+	assert_int_equal(uvfio_ioctl_encoded_size(1, 2, 1, 0), HDR + 8 + 48 + 32);
 	/* Counts are widened before multiplying. */
-	assert_int_equal(uvfio_ioctl_encoded_size(0, UINT32_MAX, UINT32_MAX),
-			 16 + (size_t)UINT32_MAX * 32 + UINT32_MAX);
+	assert_int_equal(uvfio_ioctl_encoded_size(0, 0, UINT32_MAX, UINT32_MAX),
+			 HDR + (size_t)UINT32_MAX * 32 + UINT32_MAX);
 }
 
 static void test_round_trip(void **state)
@@ -82,9 +94,9 @@ static void test_round_trip(void **state)
 	assert_int_equal(m.nsegs, 2);
 	assert_int_equal(m.arg_len, sizeof(arg));
 	/* The decoded view points into the received buffer, in layout order. */
-	assert_ptr_equal(m.fds, e.buf + 16);
-	assert_ptr_equal(m.segs, e.buf + 16 + 16);
-	assert_ptr_equal(m.arg, e.buf + 16 + 16 + 64);
+	assert_ptr_equal(m.fds, e.buf + HDR);
+	assert_ptr_equal(m.segs, e.buf + HDR + 16);
+	assert_ptr_equal(m.arg, e.buf + HDR + 16 + 64);
 	assert_memory_equal(m.fds, fds, sizeof(fds));
 	assert_memory_equal(m.segs, segs, sizeof(segs));
 	assert_memory_equal(m.arg, arg, sizeof(arg));
@@ -92,7 +104,7 @@ static void test_round_trip(void **state)
 
 	/* Nothing but a header. */
 	e = encode(0, NULL, 0, NULL, 0, NULL, 0);
-	assert_int_equal(e.len, 16);
+	assert_int_equal(e.len, HDR);
 	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 0, &m), 0);
 	assert_int_equal(m.nfds + m.nsegs + m.arg_len, 0);
 	assert_int_equal(m.flags, 0);
@@ -117,10 +129,10 @@ static void test_reject_sizes(void **state)
 	e = encode(0, NULL, 0, NULL, 0, arg, sizeof(arg));
 	/* Shorter than a header. */
 	assert_int_equal(uvfio_ioctl_decode(e.buf, 0, 0, &m), -EPROTO);
-	assert_int_equal(uvfio_ioctl_decode(e.buf, 15, 0, &m), -EPROTO);
+	assert_int_equal(uvfio_ioctl_decode(e.buf, HDR - 1, 0, &m), -EPROTO);
 	/* The header and the length disagree, either way. */
 	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len - 1, 0, &m), -EPROTO);
-	assert_int_equal(uvfio_ioctl_decode(e.buf, 16, 0, &m), -EPROTO);
+	assert_int_equal(uvfio_ioctl_decode(e.buf, HDR, 0, &m), -EPROTO);
 	set_hdr(&e, 0, 0, 7);
 	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 0, &m), -EPROTO);
 	/* Counts that claim the argument's bytes as descriptors or segments. */
@@ -131,27 +143,27 @@ static void test_reject_sizes(void **state)
 	free(e.buf);
 
 	/* A payload of exactly the sizes the limits allow, then beyond. */
-	big = calloc(1, uvfio_ioctl_encoded_size(UVFIO_MAX_FDS + 1, 0, UVFIO_MAX_PAYLOAD + 1));
+	big = calloc(1, uvfio_ioctl_encoded_size(UVFIO_MAX_FDS + 1, 0, 0, UVFIO_MAX_PAYLOAD + 1));
 	assert_non_null(big);
 	e.buf = big;
 	set_hdr(&e, UVFIO_MAX_FDS, 0, UVFIO_MAX_PAYLOAD);
 	for (unsigned int i = 0; i < UVFIO_MAX_FDS; i++) {
 		struct uvfio_ioctl_fd f = { .user_fd = (int32_t)i, .attached = -1 };
 
-		memcpy(big + 16 + i * sizeof(f), &f, sizeof(f));
+		memcpy(big + HDR + i * sizeof(f), &f, sizeof(f));
 	}
-	assert_int_equal(uvfio_ioctl_decode(big, uvfio_ioctl_encoded_size(UVFIO_MAX_FDS, 0,
+	assert_int_equal(uvfio_ioctl_decode(big, uvfio_ioctl_encoded_size(UVFIO_MAX_FDS, 0, 0,
 									 UVFIO_MAX_PAYLOAD),
 					    0, &m), 0);
 	/* Too many descriptors, even with a consistent length. */
 	set_hdr(&e, UVFIO_MAX_FDS + 1, 0, 0);
-	memset(big + 16 + UVFIO_MAX_FDS * 8, 0xff, 8);	/* attached = -1 */
+	memset(big + HDR + UVFIO_MAX_FDS * 8, 0xff, 8);	/* attached = -1 */
 	assert_int_equal(uvfio_ioctl_decode(big, uvfio_ioctl_encoded_size(UVFIO_MAX_FDS + 1, 0,
-									 0),
+									 0, 0),
 					    0, &m), -EPROTO);
 	/* An argument larger than one message may carry. */
 	set_hdr(&e, 0, 0, UVFIO_MAX_PAYLOAD + 1);
-	assert_int_equal(uvfio_ioctl_decode(big, uvfio_ioctl_encoded_size(0, 0,
+	assert_int_equal(uvfio_ioctl_decode(big, uvfio_ioctl_encoded_size(0, 0, 0,
 									 UVFIO_MAX_PAYLOAD + 1),
 					    0, &m), -EPROTO);
 	free(big);
@@ -250,6 +262,67 @@ static void test_reject_segments(void **state)
 	}
 }
 
+/* Files by key: they sit between the descriptors and the segments, name a
+ * descriptor that came or none, and segments may name them after the
+ * descriptors. */
+static void test_files(void **state)
+{
+	const struct uvfio_ioctl_fd fd = { .user_fd = 9, .attached = 0 };
+	struct uvfio_ioctl_file files[2] = {
+		{ .dev = 1, .ino = 77, .attached = 1 }, { .dev = 1, .ino = 78, .attached = -1 },
+	};
+	struct uvfio_mem_seg segs[2] = {
+		{ .vaddr = 0x10000, .len = 0x1000, .attached = 2, .flags = UVFIO_SEG_SHARED },
+		{ .vaddr = 0x11000, .len = 0x1000, .attached = 3, .flags = UVFIO_SEG_SHARED },
+	};
+	const uint8_t arg[4] = { 1, 2, 3, 4 };
+	struct uvfio_ioctl_msg m;
+	struct enc e;
+
+	(void)state;
+	e = encode_files(0, &fd, 1, files, 2, segs, 2, arg, sizeof(arg));
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 2, &m), 0);
+	assert_int_equal(m.nfiles, 2);
+	assert_ptr_equal(m.files, e.buf + HDR + 8);
+	assert_ptr_equal(m.segs, e.buf + HDR + 8 + 48);
+	assert_memory_equal(m.files, files, sizeof(files));
+	assert_memory_equal(m.arg, arg, sizeof(arg));
+	/* segment 3 is beyond 1 descriptor + 2 files */
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 1, &m), -EPROTO);
+	free(e.buf);
+
+	/* a file carried by a descriptor that did not come */
+	files[0].attached = 2;
+	e = encode_files(0, NULL, 0, files, 2, NULL, 0, NULL, 0);
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 2, &m), -EPROTO);
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 3, &m), 0);
+	free(e.buf);
+	files[0].attached = -2;
+	e = encode_files(0, NULL, 0, files, 2, NULL, 0, NULL, 0);
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 3, &m), -EPROTO);
+	free(e.buf);
+
+	/* the header's padding is not ours to ignore */
+	e = encode_files(0, NULL, 0, NULL, 0, NULL, 0, NULL, 0);
+	e.buf[HDR - 1] = 1;
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 0, &m), -EPROTO);
+	free(e.buf);
+
+	/* more file entries than one message may name */
+	e.len = uvfio_ioctl_encoded_size(0, UVFIO_MAX_FDS + 1, 0, 0);
+	e.buf = calloc(1, e.len);
+	assert_non_null(e.buf);
+	{
+		struct uvfio_ioctl_hdr h = { .nfiles = UVFIO_MAX_FDS + 1 };
+
+		memcpy(e.buf, &h, sizeof(h));
+		for (unsigned int i = 0; i <= UVFIO_MAX_FDS; i++)
+			memset(e.buf + HDR + i * 24 + 16, 0xff, 4);	/* attached = -1 */
+	}
+	assert_int_equal(uvfio_ioctl_decode(e.buf, e.len, 0, &m), -EPROTO);
+	free(e.buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -258,6 +331,7 @@ int main(void)
 		cmocka_unit_test(test_reject_sizes),
 		cmocka_unit_test(test_reject_fd_index),
 		cmocka_unit_test(test_reject_segments),
+		cmocka_unit_test(test_files),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
