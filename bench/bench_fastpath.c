@@ -47,7 +47,7 @@
 #define THRU_NS		50000000ull	/* per kind and round */
 
 #define CLIENTS		32
-#define CLIENT_SECONDS	2
+#define CLIENT_SECONDS	5
 
 /* The wire sizes of a 4-byte region read, as in bench_access. */
 #define REQ_BYTES	40
