@@ -68,6 +68,11 @@
 #define IOAT_RESTART_US		20000	/* the same after an error */
 #define IOAT_XFERCAP_LOG	20	/* 1 MiB per descriptor */
 #define IOAT_MAX_XFER		(1u << IOAT_XFERCAP_LOG)
+/* Work per turn of the daemon's loop: the rest of a long chain waits for the
+ * next turn, so other clients' register accesses are not held up behind it
+ * (a descriptor counts as at least 4 KiB: 256 of them at most). */
+#define IOAT_TURN_BYTES		(1u << 20)
+#define IOAT_DESC_MIN_BYTES	4096u
 #define IOAT_REVISION		0x04
 #define IOAT_CLASS		0x088000	/* system peripheral, other */
 
@@ -306,18 +311,27 @@ static uint32_t do_desc(struct uvfio_pci_dev *pdev, const struct ioat_desc *d)
 	return op == OP_COPY ? do_copy(pdev, d) : do_fill(pdev, d);
 }
 
+static void engine_run(struct uvfio_pci_dev *pdev);
+
 /* Processes descriptors until the channel's count reaches DMACOUNT (at most
- * 65535 per doorbell: the counts are 16-bit). */
+ * 65535 per doorbell: the counts are 16-bit), IOAT_TURN_BYTES per turn: past
+ * that the channel stays ACTIVE and goes on at the next turn. */
 static void ioat_run(struct uvfio_pci_dev *pdev)
 {
 	struct ioat *io = uvfio_pci_priv(pdev);
 	struct ioat_chan *ch = &io->ch;
+	uint64_t done = 0;
 
 	while (ch->count != ch->dmacount) {
 		uint64_t addr = ch->next;
 		struct ioat_desc d;
 		uint32_t err;
 
+		if (done >= IOAT_TURN_BYTES && !io->engine_pending &&
+		    uvfio_pci_schedule(pdev, 0, engine_run) == 0) {
+			io->engine_pending = true;
+			return;
+		}
 		ch->state = CHANSTS_ACTIVE;
 		if (addr & (DESC_SIZE - 1)) {
 			ioat_halt(pdev, ch->count ? CHANERR_NEXT_ALIGN : CHANERR_CHAIN_ADDR);
@@ -332,6 +346,7 @@ static void ioat_run(struct uvfio_pci_dev *pdev)
 			ioat_halt(pdev, err);
 			return;
 		}
+		done += d.size > IOAT_DESC_MIN_BYTES ? d.size : IOAT_DESC_MIN_BYTES;
 		ch->completed = addr;
 		ch->next = d.next;
 		ch->count++;

@@ -529,6 +529,35 @@ static void test_work_after_doorbell(void **state)
 	assert_int_equal(uvfio_ioat_model.create(&dev, &args), -EINVAL);
 }
 
+/* A long chain runs a turn at a time (1 MiB of work each), staying ACTIVE
+ * in between, so the daemon serves other clients meanwhile. */
+static void test_long_chain_in_turns(void **state)
+{
+	const uint32_t size = 256u << 10;
+
+	(void)state;
+	ring_init(32);
+	dpdk_start();
+	fill_pattern(SRC, size, 5);
+	for (unsigned int i = 0; i < 16; i++)
+		set_desc(i, COMPL, SRC, DST + (i % 4) * size, size);
+	hold_time = true;
+	wr(DMACOUNT, 2, 16);
+	for (unsigned int turn = 1; turn < 4; turn++) {
+		let_time_pass();
+		/* four descriptors a turn; the next turn is due at once */
+		assert_int_equal(rd(CHANSTS, 8), desc_addr(4 * turn - 1) | ST_ACTIVE);
+		assert_non_null(scheduled);
+		assert_int_equal(scheduled_us, 0);
+	}
+	let_time_pass();
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(15) | ST_IDLE);
+	assert_null(scheduled);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_memory_equal(mem(SRC), mem(DST + i * size), size);
+	hold_time = false;
+}
+
 /* A channel coming out of an error starts its work later (DPDK's recovery
  * counts on it); the doorbell after that is back to the usual latency. */
 static void test_restart_latency(void **state)
@@ -919,6 +948,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_version_arg, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_work_after_doorbell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_latency, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_long_chain_in_turns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chan_reset_and_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill, setup, teardown),
