@@ -322,13 +322,14 @@ static void copy_bytes(void *dst, const void *src, size_t n)
 
 int shim_copy_safe(void *dst, const void *src, size_t n)
 {
-	sigjmp_buf env;
+	/* a signal handler's copy may interrupt ours: it puts ours back */
+	sigjmp_buf env, *outer = copy_fixup;
 	sigset_t segv;
 
 	if (!atomic_load_explicit(&handlers_in, memory_order_relaxed))
 		shim_mmio_handlers_install();
 	if (sigsetjmp(env, 0)) {
-		copy_fixup = NULL;
+		copy_fixup = outer;
 		/* we left the handler by a jump: SIGSEGV is still blocked */
 		sigemptyset(&segv);
 		sigaddset(&segv, SIGSEGV);
@@ -337,7 +338,7 @@ int shim_copy_safe(void *dst, const void *src, size_t n)
 	}
 	copy_fixup = &env;
 	copy_bytes(dst, src, n);
-	copy_fixup = NULL;
+	copy_fixup = outer;
 	return 0;
 }
 
