@@ -181,9 +181,6 @@ static void chan_setup(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-/* Channels live above the descriptors programs usually get, so the
- * program's own numbering stays what it would be without the shim. */
-#define CHAN_FD_BASE	512
 
 /*
  * Names our address space to the daemon: the image, where it lies in our
@@ -238,7 +235,7 @@ static int chan_hello(int chan, struct shim_chan *ch, int kick)
 static int chan_fd_install(int fd, struct shim_chan *ch)
 {
 	struct shim_fd ent = { .type = SHIM_FD_CHANNEL, .minor = -1, .token = (uintptr_t)ch };
-	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, CHAN_FD_BASE);
+	int high = REAL(fcntl)(fd, F_DUPFD_CLOEXEC, SHIM_FD_HIGH);
 	int err;
 
 	if (high >= 0) {

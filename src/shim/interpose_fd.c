@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/kvm.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -19,10 +20,27 @@
 
 #define VFIO_IOCTL_TYPE	';'	/* VFIO and iommufd */
 
-/* A uvfio file (not one of our channels). */
+/* A uvfio file (not one of the shim's own entries). */
 static bool ours(int fd, struct shim_fd *ent)
 {
-	return shim_fd_get(fd, ent) && ent->type != SHIM_FD_CHANNEL;
+	return shim_fd_get(fd, ent) && shim_fd_is_file(ent);
+}
+
+/* What a descriptor's entry holds: one more descriptor names it / one went
+ * (after the descriptor itself was closed).  Channels are not counted. */
+static void entry_get(const struct shim_fd *ent)
+{
+	if (ent->type == SHIM_FD_KVM_VFIO)
+		shim_kvm_vfio_get(ent->token);
+}
+
+static void entry_put(const struct shim_fd *ent)
+{
+	if (ent->type == SHIM_FD_KVM_VFIO)
+		shim_kvm_vfio_put(ent->token);
+	else if (shim_fd_is_file(ent))
+		/* the kernel releases a file synchronously on its last close */
+		shim_op_release(ent->token);
 }
 
 /* Keeps errno: when the descriptor is not ours, the caller returns the
@@ -166,10 +184,10 @@ SHIM_EXPORT int close(int fd)
 		return REAL(close)(fd);
 	}
 	/* Writes posted to the file land before it goes. */
-	shim_op_posted_fence();
+	if (shim_fd_is_file(&ent))
+		shim_op_posted_fence();
 	ret = REAL(close)(fd);
-	/* The kernel releases a file synchronously on its last close. */
-	shim_op_release(ent.token);
+	entry_put(&ent);
 	return ret;
 }
 
@@ -186,7 +204,7 @@ static void forget_file(int fd, const struct shim_fd *ent, void *ctx)
 {
 	(void)ctx;
 	shim_fd_take(fd);
-	shim_op_release(ent->token);
+	entry_put(ent);
 }
 
 /* After descriptors [lo, hi] were closed: channels first, so the releases
@@ -219,13 +237,19 @@ SHIM_EXPORT void closefrom(int lowfd)
 	forget_range(lowfd < 0 ? 0 : (unsigned int)lowfd, INT_MAX);
 }
 
+/* A descriptor whose entry a copy takes: a uvfio file or a KVM VFIO device. */
+static bool copied(int fd, struct shim_fd *ent)
+{
+	return shim_fd_get(fd, ent) && ent->type != SHIM_FD_CHANNEL;
+}
+
 /* newfd now refers to what oldfd refers to. */
 static void copy_entry(int oldfd, int newfd)
 {
 	struct shim_fd ent;
 
-	if (newfd >= 0 && ours(oldfd, &ent))
-		shim_fd_set(newfd, &ent);
+	if (newfd >= 0 && copied(oldfd, &ent) && shim_fd_set(newfd, &ent) == 0)
+		entry_get(&ent);
 }
 
 SHIM_EXPORT int dup(int oldfd)
@@ -246,7 +270,7 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 
 	if (oldfd == newfd)
 		return three ? REAL(dup3)(oldfd, newfd, flags) : REAL(dup2)(oldfd, newfd);
-	has_old = ours(oldfd, &ent);
+	has_old = copied(oldfd, &ent);
 	if (ours(newfd, &prior))
 		shim_op_posted_fence();
 	prior = shim_fd_take(newfd);
@@ -258,11 +282,12 @@ static int dup_onto(int oldfd, int newfd, int flags, bool three)
 			shim_fd_set(newfd, &prior);
 		return ret;
 	}
-	if (has_old)
-		shim_fd_set(newfd, &ent);
+	if (has_old && shim_fd_set(newfd, &ent) == 0)
+		entry_get(&ent);
+	/* the same file still open here: nothing to release */
 	if (prior.type && prior.type != SHIM_FD_CHANNEL &&
-	    !(has_old && ent.token == prior.token))
-		shim_op_release(prior.token);
+	    !(shim_fd_is_file(&prior) && has_old && ent.token == prior.token))
+		entry_put(&prior);
 	return ret;
 }
 
@@ -318,6 +343,12 @@ SHIM_EXPORT int ioctl(int fd, unsigned long request, ...)
 		if (ent.type == UVFIO_FILE_DEVICE || ent.type == UVFIO_FILE_DEVICE_CDEV)
 			shim_chan_posted_forget();
 		return (int)result(shim_op_ioctl(&ent, request, arg));
+	}
+	if (_IOC_TYPE(request) == KVMIO) {
+		long ret;
+
+		if (shim_kvm_ioctl(fd, request, arg, &ret))
+			return (int)result(ret);
 	}
 	return REAL(ioctl)(fd, request, arg);
 }

@@ -107,7 +107,7 @@ SHIM_EXPORT int __lxstat64(int ver, const char *path, struct stat64 *st)
 
 static bool ours(int fd, struct shim_fd *ent)
 {
-	return shim_fd_get(fd, ent) && ent->type != SHIM_FD_CHANNEL;
+	return shim_fd_get(fd, ent) && shim_fd_is_file(ent);
 }
 
 /* A container or group descriptor reports its node's stand-in file (owner,

@@ -130,14 +130,26 @@ static inline bool shim_active(void)
 /* ---- fdtable.c ---- */
 
 /* Beyond enum uvfio_file_type: a descriptor that is one of our call
- * channels, so a program closing "all its fds" does not strand a thread. */
+ * channels, so a program closing "all its fds" does not strand a thread;
+ * and a KVM VFIO device (kvm_vfio.c), its token our record of it. */
 #define SHIM_FD_CHANNEL		0x100u
+#define SHIM_FD_KVM_VFIO	0x101u
+
+/* Descriptors the shim makes for itself go this high, so the program's own
+ * numbering stays what it would be without the shim. */
+#define SHIM_FD_HIGH		512
 
 struct shim_fd {
 	uint64_t token;
 	uint32_t type;		/* enum uvfio_file_type or SHIM_FD_CHANNEL; 0 = free */
 	int32_t minor;		/* node minor (group/cdev number), -1 if unknown */
 };
+
+/* A uvfio file, as opposed to the shim's own entries. */
+static inline bool shim_fd_is_file(const struct shim_fd *ent)
+{
+	return ent->type && ent->type < SHIM_FD_CHANNEL;
+}
 
 /* Fast: one atomic load for descriptors that were never ours. */
 bool shim_fd_get(int fd, struct shim_fd *out);
@@ -204,6 +216,15 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 /* The daemon may let these backing files of ours go (no call from inside a
  * call of this thread). */
 void shim_op_forget(const struct uvfio_ioctl_file *keys, unsigned int n);
+
+/* ---- kvm_vfio.c ---- */
+
+/* An ioctl of KVM's on a descriptor that is not a uvfio file: true (and
+ * *ret, >= 0 or -errno) if the shim answered it, false to let KVM. */
+bool shim_kvm_ioctl(int fd, unsigned long request, unsigned long arg, long *ret);
+/* Another descriptor names the KVM VFIO device token / one went. */
+void shim_kvm_vfio_get(uint64_t token);
+void shim_kvm_vfio_put(uint64_t token);
 
 /* ---- marshal.c ---- */
 
