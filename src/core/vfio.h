@@ -79,6 +79,7 @@ struct vfio_device {
 	bool cdev_opened;		/* bound through its cdev */
 	struct vfio_file *cdev_file;	/* the cdev file bound, if any */
 	struct vfio_device_stats stats;
+	struct vfio_dirty_log *dirty_log;	/* DMA logging, if started */
 	/* removal in progress: waiting for the user to close */
 	void (*removed_cb)(void *arg, int err);
 	void *removed_arg;

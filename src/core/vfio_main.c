@@ -7,6 +7,7 @@
 #include <linux/vfio.h>
 #include <stdlib.h>
 
+#include "dirty_log.h"
 #include "iommufd/iommufd.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -154,6 +155,9 @@ static void device_last_close(struct vfio_device_file *df)
 
 	if (vdev->ops->close_device)
 		vdev->ops->close_device(vdev);
+	/* the log goes with the last user, as a driver's close stops it */
+	vfio_dirty_log_free(vdev->dirty_log);
+	vdev->dirty_log = NULL;
 	if (df->iommufd)
 		vfio_df_iommufd_unbind(df);
 	else
@@ -184,7 +188,7 @@ void vfio_df_close(struct vfio_device_file *df)
 		device_last_close(df);
 }
 
-static long device_feature(struct vfio_uarg *ua)
+static long device_feature(struct vfio_device *vdev, struct vfio_uarg *ua)
 {
 	const size_t minsz = offsetofend(struct vfio_device_feature, flags);
 	struct vfio_device_feature feature;
@@ -201,9 +205,19 @@ static long device_feature(struct vfio_uarg *ua)
 	    (feature.flags & VFIO_DEVICE_FEATURE_SET) &&
 	    (feature.flags & VFIO_DEVICE_FEATURE_GET))
 		return -EINVAL;
-	/* No migration, dirty logging, power management or VF token on
-	 * emulated functions: every feature is unsupported. */
-	return -ENOTTY;
+	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
+		return vfio_dirty_log_start(vdev, feature.flags, ua, minsz,
+					    feature.argsz - minsz);
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP:
+		return vfio_dirty_log_stop(vdev, feature.flags, feature.argsz - minsz);
+	case VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT:
+		return vfio_dirty_log_report(vdev, feature.flags, ua, minsz,
+					     feature.argsz - minsz);
+	default:
+		/* no migration, power management or VF token yet */
+		return -ENOTTY;
+	}
 }
 
 static long device_ioctl(struct vfio_file *f, unsigned int cmd, struct vfio_uarg *ua)
@@ -223,7 +237,7 @@ static long device_ioctl(struct vfio_file *f, unsigned int cmd, struct vfio_uarg
 			return vfio_df_ioctl_detach_pt(df, ua);
 	}
 	if (cmd == VFIO_DEVICE_FEATURE)
-		return device_feature(ua);
+		return device_feature(vdev, ua);
 	if (!vdev->ops->ioctl)
 		return -EINVAL;
 	return vdev->ops->ioctl(vdev, cmd, ua);
@@ -415,10 +429,13 @@ int vfio_device_dma_rw(struct vfio_device *vdev, uint64_t iova, void *buf, size_
 			     (unsigned long long)iova, ret);
 		return ret;
 	}
-	if (write)
+	if (write) {
 		vdev->stats.dma_writes++;
-	else
+		if (vdev->dirty_log)
+			vfio_dirty_log_mark(vdev->dirty_log, iova, len);
+	} else {
 		vdev->stats.dma_reads++;
+	}
 	vdev->stats.dma_bytes += len;
 	return 0;
 }

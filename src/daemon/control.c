@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/dirty_log.h"
 #include "core/user.h"
 #include "core/vfio.h"
 #include "pci/pci_bus.h"
@@ -110,6 +111,8 @@ static void cmd_stats(struct text *t)
 			     dev->name, (unsigned long long)st->dma_reads,
 			     (unsigned long long)st->dma_writes, (unsigned long long)st->dma_bytes,
 			     (unsigned long long)st->dma_faults, (unsigned long long)st->irqs);
+			vfio_dirty_log_describe(dev->vdev->dirty_log, line, sizeof(line));
+			emit(t, "%s: dma logging %s\n", dev->name, line);
 		}
 		if (vg && vg->container && vg->container->iommu_driver &&
 		    vg->container->iommu_driver->describe) {
