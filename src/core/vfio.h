@@ -51,6 +51,13 @@ struct vfio_device_ops {
 	bool (*write_posted)(struct vfio_device *vdev, uint64_t off, size_t count,
 			     uint64_t *start, uint64_t *end);
 	long (*ioctl)(struct vfio_device *vdev, unsigned int cmd, struct vfio_uarg *ua);
+	/* VFIO_DEVICE_FEATURE requests the core does not handle itself: the
+	 * feature's data is at off in the argument, argsz bytes of it. */
+	long (*device_feature)(struct vfio_device *vdev, uint32_t flags, struct vfio_uarg *ua,
+			       size_t off, size_t argsz);
+	/* Called before every ioctl on the device, as the kernel resumes a
+	 * runtime-suspended device for each. */
+	void (*runtime_resume)(struct vfio_device *vdev);
 	int (*mmap)(struct vfio_device *vdev, struct vfio_mmap_req *req);
 	/* Ask user space to release the device (REQ interrupt); count is how
 	 * many times it was asked before. */

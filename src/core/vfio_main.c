@@ -215,8 +215,10 @@ static long device_feature(struct vfio_device *vdev, struct vfio_uarg *ua)
 		return vfio_dirty_log_report(vdev, feature.flags, ua, minsz,
 					     feature.argsz - minsz);
 	default:
-		/* no migration, power management or VF token yet */
-		return -ENOTTY;
+		if (!vdev->ops->device_feature)
+			return -ENOTTY;
+		return vdev->ops->device_feature(vdev, feature.flags, ua, minsz,
+						 feature.argsz - minsz);
 	}
 }
 
@@ -230,6 +232,8 @@ static long device_ioctl(struct vfio_file *f, unsigned int cmd, struct vfio_uarg
 		return vfio_df_ioctl_bind_iommufd(df, ua);
 	if (!df->access_granted)
 		return -EINVAL;
+	if (vdev->ops->runtime_resume)
+		vdev->ops->runtime_resume(vdev);
 	if (!df->group) {
 		if (cmd == VFIO_DEVICE_ATTACH_IOMMUFD_PT)
 			return vfio_df_ioctl_attach_pt(df, ua);

@@ -195,7 +195,8 @@ bool vfio_pci_memory_enabled(struct vfio_pci *vp)
 	struct uvfio_pci_dev *pdev = vp->pdev;
 	uint16_t pmcsr = pci_dev_cfg_read(pdev, UVFIO_CAP_PM_POS + PCI_PM_CTRL, 2);
 
-	return (pmcsr & PCI_PM_CTRL_STATE_MASK) < 3 &&
+	/* runtime suspended at the user's request: D3, memory off */
+	return !vp->pm_runtime_engaged && (pmcsr & PCI_PM_CTRL_STATE_MASK) < 3 &&
 	       (get_le(vp->vconfig + PCI_COMMAND, 2) & PCI_COMMAND_MEMORY);
 }
 

@@ -72,6 +72,7 @@ static int vfio_pci_open_device(struct vfio_device *vdev)
 	save_config(pdev, vp->saved_config);
 	vfio_config_init(vp);
 	vfio_pci_intrs_init(vp);
+	vfio_pci_pm_init(vp);
 	return 0;
 }
 
@@ -81,6 +82,8 @@ static void vfio_pci_close_device(struct vfio_device *vdev)
 	struct vfio_pci *vp = to_vfio_pci(vdev);
 	struct uvfio_pci_dev *pdev = vp->pdev;
 
+	/* the user is gone: low power ends, unannounced */
+	vfio_pci_pm_exit(vp, false);
 	pci_dev_cfg_write(pdev, PCI_COMMAND, 2, pci_dev_command(pdev) & ~PCI_COMMAND_MASTER);
 	vfio_pci_intrs_disable_all(vp);
 	vfio_pci_ioeventfds_release(vp);
@@ -517,6 +520,8 @@ const struct vfio_device_ops vfio_pci_ops = {
 	.write = vfio_pci_write,
 	.write_posted = vfio_pci_write_posted,
 	.ioctl = vfio_pci_ioctl,
+	.device_feature = vfio_pci_ioctl_feature,
+	.runtime_resume = vfio_pci_runtime_resume,
 	.mmap = vfio_pci_mmap,
 	.request = vfio_pci_request,
 	.match = vfio_pci_match,
@@ -531,6 +536,7 @@ struct vfio_pci *vfio_pci_alloc(struct host_device *hdev, struct uvfio_pci_dev *
 	vp->pdev = pdev;
 	LIST_INIT(&vp->ioeventfds);
 	vfio_pci_intrs_init(vp);
+	vfio_pci_pm_init(vp);
 	vfio_device_init(&vp->vdev, hdev, &vfio_pci_ops, vp);
 	pdev->vpci = vp;
 	return vp;

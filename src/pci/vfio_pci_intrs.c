@@ -345,8 +345,10 @@ void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level)
 		pdev->config[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
 	if (!vp || !is_intx(vp))
 		return;
-	if (rising)
+	if (rising) {
+		vfio_pci_pme(vp);
 		intx_deliver(vp);
+	}
 	else if (!level)
 		vp->intx_pending = false;
 }
@@ -492,6 +494,7 @@ void uvfio_pci_msi_notify(struct uvfio_pci_dev *pdev, unsigned int vector)
 
 	if (!uvfio_pci_msi_enabled(pdev) || vector >= vp->num_ctx || vp->msi_trigger[vector] < 0)
 		return;
+	vfio_pci_pme(vp);
 	vfio_pci_eventfd_signal(vp->msi_trigger[vector]);
 	vp->vdev.stats.irqs++;
 }

@@ -75,12 +75,26 @@ struct vfio_pci {
 
 	LIST_HEAD(, vfio_pci_ioeventfd) ioeventfds;
 	unsigned int ioeventfds_nr;
+
+	/* low power features (vfio_pci_pm.c) */
+	bool pm_runtime_engaged;		/* in low power, at the user's request */
+	int pm_wake_fd;				/* wakeup eventfd, or -1 */
 };
 
 static inline struct vfio_pci *to_vfio_pci(struct vfio_device *vdev)
 {
 	return vdev->drvdata;
 }
+
+/* vfio_pci_pm.c */
+void vfio_pci_pm_init(struct vfio_pci *vp);
+void vfio_pci_pm_exit(struct vfio_pci *vp, bool notify);
+/* Any ioctl on the device resumes it (vfio_device_ops.runtime_resume). */
+void vfio_pci_runtime_resume(struct vfio_device *vdev);
+/* The model raised an interrupt: in low power, that is a PME. */
+void vfio_pci_pme(struct vfio_pci *vp);
+long vfio_pci_ioctl_feature(struct vfio_device *vdev, uint32_t flags, struct vfio_uarg *ua,
+			    size_t off, size_t argsz);
 
 /* vfio_pci_config.c */
 void vfio_config_init(struct vfio_pci *vp);

@@ -56,7 +56,8 @@ static const struct shim_ioctl_desc ioctl_table[] = {
 	       offsetofend(struct vfio_pci_hot_reset, count), HOT_RESET, 0),
 	ROW_FD(VFIO_DEVICE_IOEVENTFD, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_ioeventfd, fd),
 	       FIELD, offsetof(struct vfio_device_ioeventfd, fd)),
-	ROW(VFIO_DEVICE_FEATURE, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_feature, flags)),
+	ROW_FD(VFIO_DEVICE_FEATURE, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_feature, flags),
+	       FEATURE, 0),
 	/* Read like copy_struct_from_user(): argsz is the size, the tail
 	 * past the structure must be zero. */
 	ROW_FD(VFIO_DEVICE_BIND_IOMMUFD, T_DEVICE, SIZE, sizeof(struct vfio_device_bind_iommufd),
@@ -285,6 +286,19 @@ static int list_fds(const struct shim_ioctl_desc *d, struct shim_ioctl_arg *a)
 		if (a->len < d->fd_off + sizeof(int32_t))
 			return 0;
 		return add_fd(a, (int32_t)get_u32(a, d->fd_off));
+	case SHIM_FDS_FEATURE: {
+		const size_t data = offsetof(struct vfio_device_feature, data);
+		uint32_t flags;
+
+		if (a->len < data + sizeof(int32_t))
+			return 0;
+		flags = get_u32(a, offsetof(struct vfio_device_feature, flags));
+		if ((flags & VFIO_DEVICE_FEATURE_MASK) !=
+		    VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP ||
+		    !(flags & VFIO_DEVICE_FEATURE_SET) || (flags & VFIO_DEVICE_FEATURE_PROBE))
+			return 0;
+		return add_fd(a, (int32_t)get_u32(a, data));
+	}
 	default:
 		return 0;
 	}

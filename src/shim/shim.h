@@ -243,6 +243,7 @@ enum shim_arg_fds {
 	SHIM_FDS_FIELD,		/* the s32 at fd_off */
 	SHIM_FDS_IRQ_SET,	/* vfio_irq_set data[] when DATA_EVENTFD */
 	SHIM_FDS_HOT_RESET,	/* vfio_pci_hot_reset group_fds[] */
+	SHIM_FDS_FEATURE,	/* LOW_POWER_ENTRY_WITH_WAKEUP's eventfd */
 };
 
 struct shim_ioctl_desc {
