@@ -60,6 +60,14 @@ struct uvfio_model_ops {
 	void (*reset)(struct uvfio_pci_dev *pdev);
 	/* Optional: one line of run-time state for `uvfio stats` (no newline). */
 	void (*describe)(struct uvfio_pci_dev *pdev, char *buf, size_t len);
+	/* Optional, both or neither, for migration: the model's own state
+	 * (config space and BAR memory are saved for it).  save writes at most
+	 * len bytes to buf and returns the size of its state (buf NULL: only
+	 * that); load takes exactly what save wrote, checks all of it before
+	 * it changes anything, and returns 0 or -EINVAL.  Called while the
+	 * function is stopped. */
+	size_t (*save)(struct uvfio_pci_dev *pdev, void *buf, size_t len);
+	int (*load)(struct uvfio_pci_dev *pdev, const void *buf, size_t len);
 };
 
 /* Key/value parameters from the topology (e.g. "backend": "loopback"). */

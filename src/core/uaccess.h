@@ -99,6 +99,9 @@ struct vfio_uarg {
 	uint8_t *wb;			/* write-back buffer (arg_len bytes) */
 	uint32_t wb_lo, wb_hi;		/* dirty range within wb */
 	struct vfio_file *new_file;	/* set when the ioctl returns a new fd */
+	/* non-zero: the ioctl returns 0 and the new fd's number goes, as an
+	 * s32, at this offset of the argument */
+	uint32_t new_file_arg;
 };
 
 int copy_from_user(void *dst, struct vfio_uarg *ua, size_t off, size_t n);

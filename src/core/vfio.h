@@ -66,6 +66,17 @@ struct vfio_device_ops {
 	int (*match)(struct vfio_device *vdev, const char *buf);
 };
 
+/* Migration v2, implemented by the bus driver (core/migration.c walks the
+ * state machine). */
+struct vfio_migration_ops {
+	/* One arc from vdev->mig_state to next; an arc that starts a data
+	 * transfer returns its file (one user reference) in *data.  0, or
+	 * -errno with the state unchanged. */
+	int (*step)(struct vfio_device *vdev, uint32_t next, struct vfio_file **data);
+	/* Bytes STOP_COPY would stream now. */
+	int (*data_size)(struct vfio_device *vdev, uint64_t *len);
+};
+
 struct vfio_device_stats {
 	uint64_t dma_reads, dma_writes, dma_bytes, dma_faults;
 	uint64_t irqs;
@@ -87,6 +98,9 @@ struct vfio_device {
 	struct vfio_file *cdev_file;	/* the cdev file bound, if any */
 	struct vfio_device_stats stats;
 	struct vfio_dirty_log *dirty_log;	/* DMA logging, if started */
+	const struct vfio_migration_ops *mig_ops;	/* NULL: not migratable */
+	uint32_t mig_flags;			/* VFIO_MIGRATION_* */
+	uint32_t mig_state;			/* enum vfio_device_mig_state */
 	/* removal in progress: waiting for the user to close */
 	void (*removed_cb)(void *arg, int err);
 	void *removed_arg;

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 
 #include "dirty_log.h"
+#include "migration.h"
+#include "uvfio/vfio_mig.h"
 #include "iommufd/iommufd.h"
 #include "util/log.h"
 #include "util/loop.h"
@@ -206,6 +208,15 @@ static long device_feature(struct vfio_device *vdev, struct vfio_uarg *ua)
 	    (feature.flags & VFIO_DEVICE_FEATURE_GET))
 		return -EINVAL;
 	switch (feature.flags & VFIO_DEVICE_FEATURE_MASK) {
+	case VFIO_DEVICE_FEATURE_MIGRATION:
+		return vfio_mig_feature_migration(vdev, feature.flags, ua, minsz,
+						  feature.argsz - minsz);
+	case VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE:
+		return vfio_mig_feature_state(vdev, feature.flags, ua, minsz,
+					      feature.argsz - minsz);
+	case VFIO_DEVICE_FEATURE_MIG_DATA_SIZE:
+		return vfio_mig_feature_data_size(vdev, feature.flags, ua, minsz,
+						  feature.argsz - minsz);
 	case VFIO_DEVICE_FEATURE_DMA_LOGGING_START:
 		return vfio_dirty_log_start(vdev, feature.flags, ua, minsz,
 					    feature.argsz - minsz);

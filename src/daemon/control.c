@@ -83,6 +83,19 @@ static void emit_user(uid_t uid, const uint64_t *usage, void *ctx)
 	emit(t, "\n");
 }
 
+/* The device's migration state as the uAPI names it. */
+static const char *mig_state_name(const struct vfio_device *vdev)
+{
+	static const char *const names[] = {
+		"ERROR", "STOP", "RUNNING", "STOP_COPY", "RESUMING", "RUNNING_P2P",
+		"PRE_COPY", "PRE_COPY_P2P",
+	};
+
+	if (!vdev->mig_ops)
+		return "unsupported";
+	return vdev->mig_state < sizeof(names) / sizeof(names[0]) ? names[vdev->mig_state] : "?";
+}
+
 static void cmd_stats(struct text *t)
 {
 	struct iommu_group *g;
@@ -112,7 +125,8 @@ static void cmd_stats(struct text *t)
 			     (unsigned long long)st->dma_writes, (unsigned long long)st->dma_bytes,
 			     (unsigned long long)st->dma_faults, (unsigned long long)st->irqs);
 			vfio_dirty_log_describe(dev->vdev->dirty_log, line, sizeof(line));
-			emit(t, "%s: dma logging %s\n", dev->name, line);
+			emit(t, "%s: migration %s, dma logging %s\n", dev->name,
+			     mig_state_name(dev->vdev), line);
 		}
 		if (vg && vg->container && vg->container->iommu_driver &&
 		    vg->container->iommu_driver->describe) {

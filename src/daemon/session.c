@@ -341,8 +341,10 @@ static void do_ioctl(struct session *s, struct uvfio_inmsg *m, struct vfio_file 
 	memcpy(out_buf, &wb, sizeof(wb));
 	if (ua.new_file) {
 		struct uvfio_rep rep = {
-			.ret = UVFIO_RET_FD, .len = (uint32_t)(sizeof(wb) + wb.len),
-			.token = ua.new_file->token, .type = ua.new_file->ops->type,
+			.ret = ua.new_file_arg ? UVFIO_RET_FD_ARG : UVFIO_RET_FD,
+			.len = (uint32_t)(sizeof(wb) + wb.len),
+			.token = ua.new_file->token,
+			.type = ua.new_file->ops->type | ua.new_file_arg << 16,
 		};
 
 		ret = vfio_file_charge(ua.new_file, s->ctx.uid);

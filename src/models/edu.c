@@ -249,6 +249,57 @@ static int edu_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_args 
 	return ret;
 }
 
+/* What a migration carries: the registers and the DMA buffer (the DMA mask
+ * is the topology's). */
+struct edu_state {
+	uint32_t liveness, fact, status, irq_status;
+	uint64_t dma_src, dma_dst, dma_cnt, dma_cmd;
+	uint8_t buf[DMA_SIZE];
+};
+
+static size_t edu_save(struct uvfio_pci_dev *pdev, void *buf, size_t len)
+{
+	const struct edu *edu = uvfio_pci_priv(pdev);
+	struct edu_state st = {
+		.liveness = edu->liveness, .fact = edu->fact, .status = edu->status,
+		.irq_status = edu->irq_status, .dma_src = edu->dma_src, .dma_dst = edu->dma_dst,
+		.dma_cnt = edu->dma_cnt, .dma_cmd = edu->dma_cmd,
+	};
+
+	if (buf && len >= sizeof(st)) {
+		memcpy(st.buf, edu->buf, sizeof(st.buf));
+		memcpy(buf, &st, sizeof(st));
+	}
+	return sizeof(st);
+}
+
+static int edu_load(struct uvfio_pci_dev *pdev, const void *buf, size_t len)
+{
+	struct edu *edu = uvfio_pci_priv(pdev);
+	struct edu_state st;
+
+	/* a DMA completes within its command: none can be running */
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.dma_cmd & DMA_RUN)
+		return -EINVAL;
+	edu->liveness = st.liveness;
+	edu->fact = st.fact;
+	edu->status = st.status;
+	edu->dma_src = st.dma_src;
+	edu->dma_dst = st.dma_dst;
+	edu->dma_cnt = st.dma_cnt;
+	edu->dma_cmd = st.dma_cmd;
+	memcpy(edu->buf, st.buf, sizeof(edu->buf));
+	edu->irq_status = 0;
+	if (st.irq_status)
+		edu_raise_irq(pdev, st.irq_status);
+	else
+		edu_lower_irq(pdev, ~0u);
+	return 0;
+}
+
 const struct uvfio_model_ops uvfio_edu_model = {
 	.name = "edu",
 	.priv_size = sizeof(struct edu),
@@ -256,4 +307,6 @@ const struct uvfio_model_ops uvfio_edu_model = {
 	.bar_read = edu_read,
 	.bar_write = edu_write,
 	.reset = edu_reset,
+	.save = edu_save,
+	.load = edu_load,
 };

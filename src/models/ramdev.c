@@ -20,6 +20,7 @@
  * Both doorbells raise vector N of whichever mode the user enabled: a
  * function signals with the one it was configured for.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "uvfio/model.h"
@@ -140,6 +141,31 @@ static int ramdev_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_ar
 	return ret;
 }
 
+/* What a migration carries: every register (BAR0's RAM is saved for us). */
+static size_t ramdev_save(struct uvfio_pci_dev *pdev, void *buf, size_t len)
+{
+	const struct ramdev *rd = uvfio_pci_priv(pdev);
+
+	if (buf && len >= sizeof(*rd))
+		memcpy(buf, rd, sizeof(*rd));
+	return sizeof(*rd);
+}
+
+static int ramdev_load(struct uvfio_pci_dev *pdev, const void *buf, size_t len)
+{
+	struct ramdev *rd = uvfio_pci_priv(pdev);
+	struct ramdev st;
+
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.intx > 1)
+		return -EINVAL;
+	*rd = st;
+	uvfio_pci_intx_set(pdev, rd->intx);
+	return 0;
+}
+
 const struct uvfio_model_ops uvfio_ramdev_model = {
 	.name = "ramdev",
 	.priv_size = sizeof(struct ramdev),
@@ -147,4 +173,6 @@ const struct uvfio_model_ops uvfio_ramdev_model = {
 	.bar_read = ramdev_read,
 	.bar_write = ramdev_write,
 	.reset = ramdev_reset,
+	.save = ramdev_save,
+	.load = ramdev_load,
 };

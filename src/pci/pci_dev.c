@@ -698,6 +698,9 @@ static int pci_dma(struct uvfio_pci_dev *pdev, uint64_t iova, void *buf, size_t 
 
 	if (!vdev)
 		return -EFAULT;
+	/* stopped for migration: it issues nothing */
+	if (pdev->stopped)
+		return -EIO;
 	/* Bus mastering off: the function cannot issue requests at all. */
 	if (!(pci_dev_command(pdev) & PCI_COMMAND_MASTER)) {
 		vdev->stats.dma_faults++;

@@ -72,6 +72,8 @@ struct uvfio_pci_dev {
 	uint32_t msix_table_off, msix_pba_off;
 
 	bool intx_level;
+	/* stopped by its user (migration): no DMA, interrupts held */
+	bool stopped;
 	struct vfio_pci *vpci;		/* when bound to vfio-pci */
 
 	int timer_fd;			/* uvfio_pci_schedule(), -1 until used */

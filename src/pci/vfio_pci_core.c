@@ -42,6 +42,8 @@ int vfio_pci_try_reset(struct vfio_pci *vp)
 	save_config(vp->pdev, save);
 	pci_dev_function_reset(vp->pdev);
 	restore_config(vp->pdev, save);
+	/* a reset device runs: migration state RUNNING, no session */
+	vfio_pci_mig_reset(vp);
 	return 0;
 }
 
@@ -82,8 +84,9 @@ static void vfio_pci_close_device(struct vfio_device *vdev)
 	struct vfio_pci *vp = to_vfio_pci(vdev);
 	struct uvfio_pci_dev *pdev = vp->pdev;
 
-	/* the user is gone: low power ends, unannounced */
+	/* the user is gone: low power ends, unannounced; migration too */
 	vfio_pci_pm_exit(vp, false);
+	vfio_pci_mig_reset(vp);
 	pci_dev_cfg_write(pdev, PCI_COMMAND, 2, pci_dev_command(pdev) & ~PCI_COMMAND_MASTER);
 	vfio_pci_intrs_disable_all(vp);
 	vfio_pci_ioeventfds_release(vp);
@@ -538,6 +541,7 @@ struct vfio_pci *vfio_pci_alloc(struct host_device *hdev, struct uvfio_pci_dev *
 	vfio_pci_intrs_init(vp);
 	vfio_pci_pm_init(vp);
 	vfio_device_init(&vp->vdev, hdev, &vfio_pci_ops, vp);
+	vfio_pci_mig_init(vp);
 	pdev->vpci = vp;
 	return vp;
 }

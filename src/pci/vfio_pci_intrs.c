@@ -345,7 +345,9 @@ void uvfio_pci_intx_set(struct uvfio_pci_dev *pdev, bool level)
 		pdev->config[PCI_STATUS] &= ~PCI_STATUS_INTERRUPT;
 	if (!vp || !is_intx(vp))
 		return;
-	if (rising) {
+	if (rising && pdev->stopped) {
+		vp->intx_held = true;
+	} else if (rising) {
 		vfio_pci_pme(vp);
 		intx_deliver(vp);
 	}
@@ -494,6 +496,10 @@ void uvfio_pci_msi_notify(struct uvfio_pci_dev *pdev, unsigned int vector)
 
 	if (!uvfio_pci_msi_enabled(pdev) || vector >= vp->num_ctx || vp->msi_trigger[vector] < 0)
 		return;
+	if (pdev->stopped && vector < 2048) {
+		vp->msi_held[vector / 64] |= 1ull << (vector % 64);
+		return;
+	}
 	vfio_pci_pme(vp);
 	vfio_pci_eventfd_signal(vp->msi_trigger[vector]);
 	vp->vdev.stats.irqs++;
@@ -605,4 +611,18 @@ void vfio_pci_intrs_disable_all(struct vfio_pci *vp)
 		msi_disable(vp);
 	eventfd_put(&vp->err_trigger);
 	eventfd_put(&vp->req_trigger);
+}
+
+void vfio_pci_release_held_irqs(struct vfio_pci *vp)
+{
+	if (vp->intx_held && is_intx(vp) && vp->pdev->intx_level)
+		intx_deliver(vp);
+	vp->intx_held = false;
+	for (unsigned int w = 0; w < sizeof(vp->msi_held) / sizeof(vp->msi_held[0]); w++) {
+		uint64_t bits = vp->msi_held[w];
+
+		vp->msi_held[w] = 0;
+		for (; bits; bits &= bits - 1)
+			uvfio_pci_msi_notify(vp->pdev, w * 64 + (unsigned int)__builtin_ctzll(bits));
+	}
 }

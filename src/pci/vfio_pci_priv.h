@@ -79,12 +79,24 @@ struct vfio_pci {
 	/* low power features (vfio_pci_pm.c) */
 	bool pm_runtime_engaged;		/* in low power, at the user's request */
 	int pm_wake_fd;				/* wakeup eventfd, or -1 */
+
+	/* migration (vfio_pci_migration.c) */
+	struct vfio_file *mig_file;		/* the data session's file, if any */
+	uint64_t msi_held[2048 / 64];		/* vectors raised while stopped */
+	bool intx_held;
 };
 
 static inline struct vfio_pci *to_vfio_pci(struct vfio_device *vdev)
 {
 	return vdev->drvdata;
 }
+
+/* vfio_pci_migration.c */
+void vfio_pci_mig_init(struct vfio_pci *vp);
+/* Reset or last close: RUNNING, no session. */
+void vfio_pci_mig_reset(struct vfio_pci *vp);
+/* vfio_pci_intrs.c: the interrupts held while stopped, now delivered. */
+void vfio_pci_release_held_irqs(struct vfio_pci *vp);
 
 /* vfio_pci_pm.c */
 void vfio_pci_pm_init(struct vfio_pci *vp);

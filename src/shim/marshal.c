@@ -25,6 +25,7 @@
 #include <unistd.h>
 #include "util/offsetofend.h"
 #include "uvfio/vfio_cdev.h"
+#include "uvfio/vfio_mig.h"
 
 #define T_(t)			(1u << UVFIO_FILE_##t)
 #define T_DEVICE		(T_(DEVICE) | T_(DEVICE_CDEV))
@@ -58,6 +59,8 @@ static const struct shim_ioctl_desc ioctl_table[] = {
 	       FIELD, offsetof(struct vfio_device_ioeventfd, fd)),
 	ROW_FD(VFIO_DEVICE_FEATURE, T_DEVICE, ARGSZ, offsetofend(struct vfio_device_feature, flags),
 	       FEATURE, 0),
+	ROW(VFIO_MIG_GET_PRECOPY_INFO, T_(MIG_DATA), ARGSZ,
+	    offsetofend(struct vfio_precopy_info, dirty_bytes)),
 	/* Read like copy_struct_from_user(): argsz is the size, the tail
 	 * past the structure must be zero. */
 	ROW_FD(VFIO_DEVICE_BIND_IOMMUFD, T_DEVICE, SIZE, sizeof(struct vfio_device_bind_iommufd),

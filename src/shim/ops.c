@@ -464,7 +464,9 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 	if (err)
 		return err;
 
-	if (c.rep.ret == UVFIO_RET_FD) {
+	if (c.rep.ret == UVFIO_RET_FD || c.rep.ret == UVFIO_RET_FD_ARG) {
+		int32_t fd;
+
 		if (c.rfd < 0)
 			return -EIO;
 		ret = write_back(&c, arg, 0);
@@ -473,7 +475,15 @@ long shim_op_ioctl(const struct shim_fd *ent, unsigned long cmd, unsigned long a
 			shim_op_release(c.rep.token);
 			return ret;
 		}
-		return register_fd(c.rfd, c.rep.token, c.rep.type, -1);
+		fd = register_fd(c.rfd, c.rep.token, c.rep.type & 0xffff, -1);
+		if (c.rep.ret == UVFIO_RET_FD || fd < 0)
+			return fd;
+		/* the number goes in the argument (a migration data_fd) */
+		if (shim_user_write(arg + (c.rep.type >> 16), &fd, sizeof(fd))) {
+			close(fd);
+			return -EFAULT;
+		}
+		return 0;
 	}
 	close_quiet(c.rfd);
 	/* Some failures still store a result (HOT_RESET_INFO's count with

@@ -98,6 +98,7 @@ enum uvfio_file_type {
 	UVFIO_FILE_DEVICE,	/* from VFIO_GROUP_GET_DEVICE_FD */
 	UVFIO_FILE_DEVICE_CDEV,	/* /dev/vfio/devices/vfioN */
 	UVFIO_FILE_IOMMUFD,	/* /dev/iommu */
+	UVFIO_FILE_MIG_DATA,	/* a migration data_fd */
 };
 
 struct uvfio_req {
@@ -120,6 +121,10 @@ struct uvfio_rep {
 /* A reply whose `ret` is this carries a new file descriptor: the ioctl's return
  * value is that descriptor's number in the caller. */
 #define UVFIO_RET_FD		(1LL << 40)
+/* As UVFIO_RET_FD, but the ioctl returns 0 and the new descriptor's number
+ * is stored as an s32 in the argument, at the offset in rep.type's upper 16
+ * bits (the file type is in the lower 16). */
+#define UVFIO_RET_FD_ARG	(1LL << 42)
 /* The request named a backing file by key that the daemon does not hold
  * for this process (ioctl_codec.h): nothing was done; send it again with
  * the descriptors. */
