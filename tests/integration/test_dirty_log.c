@@ -29,7 +29,8 @@ static int feature(uint32_t flags, const void *data, size_t len)
 	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
 	int ret;
 
-	memcpy(u.f.data, data, len);
+	if (len)
+		memcpy(u.f.data, data, len);
 	ret = ioctl(device, VFIO_DEVICE_FEATURE, &u);
 	if (!ret && len)
 		memcpy((void *)data, u.f.data, len);

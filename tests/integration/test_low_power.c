@@ -30,7 +30,8 @@ static int feature(uint32_t flags, const void *data, size_t len)
 		uint8_t b[sizeof(struct vfio_device_feature) + 16];
 	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
 
-	memcpy(u.f.data, data, len);
+	if (len)
+		memcpy(u.f.data, data, len);
 	return ioctl(device, VFIO_DEVICE_FEATURE, &u);
 }
 
