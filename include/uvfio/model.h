@@ -68,6 +68,9 @@ struct uvfio_model_ops {
 	 * function is stopped. */
 	size_t (*save)(struct uvfio_pci_dev *pdev, void *buf, size_t len);
 	int (*load)(struct uvfio_pci_dev *pdev, const void *buf, size_t len);
+	/* Optional: the function runs again after its user stopped it
+	 * (uvfio_pci_stopped()): take up the work held meanwhile. */
+	void (*run)(struct uvfio_pci_dev *pdev);
 };
 
 /* Key/value parameters from the topology (e.g. "backend": "loopback"). */
@@ -95,6 +98,10 @@ int uvfio_pci_add_config_reg(struct uvfio_pci_dev *pdev, unsigned int off, unsig
 			     uint32_t val, uint32_t wmask, uint32_t w1cmask);
 
 /* ---- runtime services ---- */
+
+/* Stopped by its user (migration): the function must start no work of its
+ * own -- DMA fails, interrupts are held -- until ops->run. */
+bool uvfio_pci_stopped(const struct uvfio_pci_dev *pdev);
 void *uvfio_pci_priv(struct uvfio_pci_dev *pdev);
 const char *uvfio_pci_name(struct uvfio_pci_dev *pdev);
 /* The shared memory behind a BAR's RAM areas (BAR-offset addressed). */

@@ -369,6 +369,9 @@ static void engine_run(struct uvfio_pci_dev *pdev)
 	struct ioat *io = uvfio_pci_priv(pdev);
 
 	io->engine_pending = false;
+	/* stopped by its user: the work waits for ioat_run_again() */
+	if (uvfio_pci_stopped(pdev))
+		return;
 	if (io->ch.state == CHANSTS_ACTIVE) {
 		io->restarting = false;
 		ioat_run(pdev);
@@ -715,6 +718,78 @@ static int ioat_create(struct uvfio_pci_dev *pdev, const struct uvfio_model_args
 	return ret;
 }
 
+/* ---- migration ---- */
+
+/* What a migration carries: the registers and the channel, work not yet
+ * done included (the version and latency are the topology's; the counters
+ * are this host's). */
+struct ioat_state {
+	uint8_t genctrl, intrctrl, restarting, pad;
+	uint32_t attnstatus;
+	uint16_t intrdelay, pad2;
+	uint16_t chanctrl, dmacount, count;
+	uint8_t chan_state, int_pending;
+	uint64_t completed, chainaddr, next, chancmp;
+	uint32_t chanerr, chanerr_mask, dcactrl, pad3;
+};
+
+static size_t ioat_save(struct uvfio_pci_dev *pdev, void *buf, size_t len)
+{
+	const struct ioat *io = uvfio_pci_priv(pdev);
+	const struct ioat_chan *ch = &io->ch;
+	struct ioat_state st = {
+		.genctrl = io->genctrl, .intrctrl = io->intrctrl, .restarting = io->restarting,
+		.attnstatus = io->attnstatus, .intrdelay = io->intrdelay,
+		.chanctrl = ch->chanctrl, .dmacount = ch->dmacount, .count = ch->count,
+		.chan_state = ch->state, .int_pending = ch->int_pending,
+		.completed = ch->completed, .chainaddr = ch->chainaddr, .next = ch->next,
+		.chancmp = ch->chancmp, .chanerr = ch->chanerr, .chanerr_mask = ch->chanerr_mask,
+		.dcactrl = ch->dcactrl,
+	};
+
+	if (buf && len >= sizeof(st))
+		memcpy(buf, &st, sizeof(st));
+	return sizeof(st);
+}
+
+static int ioat_load(struct uvfio_pci_dev *pdev, const void *buf, size_t len)
+{
+	struct ioat *io = uvfio_pci_priv(pdev);
+	struct ioat_chan *ch = &io->ch;
+	struct ioat_state st;
+
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if (st.chan_state > CHANSTS_ARMED || st.restarting > 1 || st.int_pending > 1)
+		return -EINVAL;
+	io->genctrl = st.genctrl;
+	io->intrctrl = st.intrctrl;
+	io->restarting = st.restarting;
+	io->attnstatus = st.attnstatus;
+	io->intrdelay = st.intrdelay;
+	*ch = (struct ioat_chan){
+		.chanctrl = st.chanctrl, .dmacount = st.dmacount, .count = st.count,
+		.state = st.chan_state, .int_pending = st.int_pending,
+		.completed = st.completed, .chainaddr = st.chainaddr, .next = st.next,
+		.chancmp = st.chancmp, .chanerr = st.chanerr, .chanerr_mask = st.chanerr_mask,
+		.dcactrl = st.dcactrl,
+	};
+	/* the engine's timer belongs to the work: ioat_run_again() restarts it */
+	io->engine_pending = false;
+	uvfio_pci_cancel_scheduled(pdev);
+	return 0;
+}
+
+/* Running again: work made available meanwhile (or carried over) goes on. */
+static void ioat_run_again(struct uvfio_pci_dev *pdev)
+{
+	struct ioat *io = uvfio_pci_priv(pdev);
+
+	if (io->ch.state == CHANSTS_ACTIVE && !io->engine_pending)
+		engine_kick(pdev);
+}
+
 const struct uvfio_model_ops uvfio_ioat_model = {
 	.name = "ioat",
 	.priv_size = sizeof(struct ioat),
@@ -723,4 +798,7 @@ const struct uvfio_model_ops uvfio_ioat_model = {
 	.bar_write = ioat_write,
 	.reset = ioat_reset,
 	.describe = ioat_describe,
+	.save = ioat_save,
+	.load = ioat_load,
+	.run = ioat_run_again,
 };

@@ -72,6 +72,7 @@ struct vnet {
 	uint8_t mac[ETH_ALEN];
 	uint8_t perm_mac[ETH_ALEN];	/* what a reset restores */
 	struct vnet_queue q[VNET_NR_QUEUES];
+	uint8_t held_notify;		/* queues notified while stopped */
 	/* one chain each: receiving runs inside transmitting (loopback) */
 	struct virtq_chain tx_chain, rx_first, rx_more;
 	uint8_t frame[VNET_MAX_FRAME];
@@ -170,6 +171,10 @@ static int vnet_receive(void *opaque, const void *frame, size_t len)
 	size_t done = 0;
 	int ret;
 
+	/* stopped by its user: the back end keeps the frame for later */
+	if (uvfio_pci_stopped(vn->pdev))
+		return -EAGAIN;
+
 	if (vn->status & VIRTIO_CONFIG_S_NEEDS_RESET)
 		return -EIO;
 	if (!running(vn) || !q->vr.num)
@@ -262,6 +267,10 @@ static void vnet_notify(struct vnet *vn, uint16_t queue)
 {
 	if (!running(vn) || queue >= VNET_NR_QUEUES || !virtq_ready(&vn->q[queue].vr))
 		return;
+	if (uvfio_pci_stopped(vn->pdev)) {
+		vn->held_notify |= 1u << queue;
+		return;
+	}
 	if (queue == VNET_TXQ)
 		vnet_transmit(vn);
 	else
@@ -517,6 +526,113 @@ static void vnet_destroy(struct uvfio_pci_dev *pdev)
 	net_backend_destroy(vn->be);
 }
 
+/* ---- migration ---- */
+
+/* What a migration carries: the registers and where each ring stands (the
+ * rings themselves are in the driver's memory; frames the back end holds
+ * are in flight, and may be lost as on a wire). */
+struct vnet_queue_state {
+	uint32_t pfn;
+	uint16_t vector, num;
+	uint16_t last_avail, avail_idx, used_idx, used_published;
+	int32_t error;
+};
+
+struct vnet_state {
+	uint32_t guest_features;
+	uint16_t queue_sel, config_vector;
+	uint8_t status, isr, held_notify, pad;
+	uint8_t mac[ETH_ALEN], pad2[2];
+	struct vnet_queue_state q[VNET_NR_QUEUES];
+};
+
+static size_t vnet_save(struct uvfio_pci_dev *pdev, void *buf, size_t len)
+{
+	const struct vnet *vn = uvfio_pci_priv(pdev);
+	struct vnet_state st = {
+		.guest_features = vn->guest_features, .queue_sel = vn->queue_sel,
+		.config_vector = vn->config_vector, .status = vn->status, .isr = vn->isr,
+		.held_notify = vn->held_notify,
+	};
+
+	memcpy(st.mac, vn->mac, ETH_ALEN);
+	for (int i = 0; i < VNET_NR_QUEUES; i++) {
+		const struct vnet_queue *q = &vn->q[i];
+
+		st.q[i] = (struct vnet_queue_state){
+			.pfn = q->pfn, .vector = q->vector, .num = q->vr.num,
+			.last_avail = q->vr.last_avail, .avail_idx = q->vr.avail_idx,
+			.used_idx = q->vr.used_idx, .used_published = q->vr.used_published,
+			.error = q->vr.error,
+		};
+	}
+	if (buf && len >= sizeof(st))
+		memcpy(buf, &st, sizeof(st));
+	return sizeof(st);
+}
+
+static int vnet_load(struct uvfio_pci_dev *pdev, const void *buf, size_t len)
+{
+	struct vnet *vn = uvfio_pci_priv(pdev);
+	struct virtq rings[VNET_NR_QUEUES];
+	struct vnet_state st;
+
+	if (len != sizeof(st))
+		return -EINVAL;
+	memcpy(&st, buf, sizeof(st));
+	if ((st.guest_features & ~VNET_FEATURES) || st.held_notify >> VNET_NR_QUEUES)
+		return -EINVAL;
+	/* every ring first: a bad one leaves the device as it was */
+	for (int i = 0; i < VNET_NR_QUEUES; i++) {
+		const struct vnet_queue_state *qs = &st.q[i];
+
+		virtq_clear(&rings[i]);
+		if (!qs->pfn)
+			continue;
+		if (qs->num != VNET_QUEUE_SIZE ||
+		    virtq_init(&rings[i], qs->num, (uint64_t)qs->pfn << VIRTIO_PCI_QUEUE_ADDR_SHIFT,
+			       st.guest_features & (1u << VIRTIO_RING_F_INDIRECT_DESC), &vnet_dma,
+			       pdev))
+			return -EINVAL;
+		rings[i].last_avail = qs->last_avail;
+		rings[i].avail_idx = qs->avail_idx;
+		rings[i].used_idx = qs->used_idx;
+		rings[i].used_published = qs->used_published;
+		rings[i].error = qs->error;
+	}
+	vn->guest_features = st.guest_features;
+	vn->queue_sel = st.queue_sel;
+	vn->config_vector = valid_vector(st.config_vector);
+	vn->status = st.status;
+	vn->isr = st.isr;
+	vn->held_notify = st.held_notify;
+	memcpy(vn->mac, st.mac, ETH_ALEN);
+	for (int i = 0; i < VNET_NR_QUEUES; i++) {
+		vn->q[i].pfn = st.q[i].pfn;
+		vn->q[i].vector = valid_vector(st.q[i].vector);
+		vn->q[i].vr = rings[i];
+	}
+	net_backend_reset(vn->be);
+	/* a pending INTx cause stays up until the ISR is read */
+	uvfio_pci_intx_set(pdev, vn->isr && !uvfio_pci_msix_enabled(pdev));
+	return 0;
+}
+
+/* Running again: the notifications held meanwhile, then frames the back
+ * end kept. */
+static void vnet_run(struct uvfio_pci_dev *pdev)
+{
+	struct vnet *vn = uvfio_pci_priv(pdev);
+	uint8_t held = vn->held_notify;
+
+	vn->held_notify = 0;
+	for (uint16_t q = 0; q < VNET_NR_QUEUES; q++)
+		if (held & (1u << q))
+			vnet_notify(vn, q);
+	if (running(vn))
+		net_backend_rx_space(vn->be);
+}
+
 const struct uvfio_model_ops uvfio_virtio_net_model = {
 	.name = "virtio-net",
 	.priv_size = sizeof(struct vnet),
@@ -526,4 +642,7 @@ const struct uvfio_model_ops uvfio_virtio_net_model = {
 	.bar_write = vnet_write,
 	.reset = vnet_reset,
 	.describe = vnet_describe,
+	.save = vnet_save,
+	.load = vnet_load,
+	.run = vnet_run,
 };

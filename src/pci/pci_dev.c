@@ -710,6 +710,11 @@ static int pci_dma(struct uvfio_pci_dev *pdev, uint64_t iova, void *buf, size_t 
 	return vfio_device_dma_rw(vdev, iova, buf, len, write) ? -EFAULT : 0;
 }
 
+bool uvfio_pci_stopped(const struct uvfio_pci_dev *pdev)
+{
+	return pdev->stopped;
+}
+
 int uvfio_pci_dma_read(struct uvfio_pci_dev *pdev, uint64_t iova, void *buf, size_t len)
 {
 	return pci_dma(pdev, iova, buf, len, false);

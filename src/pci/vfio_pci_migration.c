@@ -202,6 +202,8 @@ static void run(struct vfio_pci *vp)
 		return;
 	vp->pdev->stopped = false;
 	vfio_pci_release_held_irqs(vp);
+	if (vp->pdev->ops->run)
+		vp->pdev->ops->run(vp->pdev);
 }
 
 static void end_session(struct vfio_pci *vp)

@@ -246,6 +246,32 @@ static void test_stopped_dma(struct vfio_setup *edu)
 	device = saved;
 }
 
+/* A register of the device at group/bdf survives save, reset and resume. */
+static void test_model(int group, const char *bdf, const char *what, uint64_t off,
+		       unsigned int size, uint64_t val)
+{
+	struct vfio_setup s;
+	uint64_t got = 0;
+	uint8_t *stream;
+	size_t len;
+
+	setup_device(&s, group, bdf, VFIO_TYPE1v2_IOMMU);
+	device = s.device;
+	enable_device(device);
+	CHECK(pwrite(device, &val, size, (off_t)off) == (ssize_t)size, "%s: write", what);
+	stream = save(&len);
+	CHECK(set_state(VFIO_DEVICE_STATE_RUNNING) == -1, "%s: RUNNING", what);
+	CHECK_OK(ioctl(device, VFIO_DEVICE_RESET));
+	CHECK(pread(device, &got, size, (off_t)off) == (ssize_t)size && got != val,
+	      "%s: the reset cleared it", what);
+	CHECK(resume(stream, len, VFIO_DEVICE_STATE_RUNNING) == 0, "%s: resumed", what);
+	got = 0;
+	CHECK(pread(device, &got, size, (off_t)off) == (ssize_t)size && got == val,
+	      "%s: restored (%#llx)", what, (unsigned long long)got);
+	free(stream);
+	teardown(&s);
+}
+
 int main(void)
 {
 	struct vfio_setup ram, edu;
@@ -274,6 +300,9 @@ int main(void)
 	test_precopy();
 	test_stopped_irq();
 	test_stopped_dma(&edu);
+	/* I/OAT's CHAINADDR; virtio-net's queue select (I/O BAR0) */
+	test_model(14, "0000:10:04.0", "ioat", REGION(0) + 0x90, 8, 0x12345000);
+	test_model(13, "0000:10:03.0", "virtio-net", REGION(0) + 14, 2, 1);
 
 	free(stream);
 	free(edu_stream);

@@ -132,6 +132,15 @@ void uvfio_pci_cancel_scheduled(struct uvfio_pci_dev *pdev)
 	scheduled = NULL;
 }
 
+/* Stopped by the user (migration): the model must start nothing. */
+static bool stopped;
+
+bool uvfio_pci_stopped(const struct uvfio_pci_dev *pdev)
+{
+	(void)pdev;
+	return stopped;
+}
+
 static int mem_check(uint64_t iova, size_t len)
 {
 	if (iova < MEM_BASE || len > MEM_SIZE || iova - MEM_BASE > MEM_SIZE - len) {
@@ -558,6 +567,48 @@ static void test_long_chain_in_turns(void **state)
 	hold_time = false;
 }
 
+/* Migration: stopped, the engine holds the work a doorbell made available;
+ * its state saved mid-chain and loaded into a reset channel, the work goes
+ * on when the function runs again. */
+static void test_save_load(void **state)
+{
+	const uint32_t size = 256u << 10;
+	uint8_t saved[512];
+	size_t len;
+
+	(void)state;
+	ring_init(32);
+	dpdk_start();
+	fill_pattern(SRC, size, 9);
+	for (unsigned int i = 0; i < 8; i++)
+		set_desc(i, COMPL, SRC, DST + (i % 4) * size, size);
+	hold_time = true;
+	wr(DMACOUNT, 2, 8);
+	let_time_pass();		/* one turn: four descriptors */
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(3) | ST_ACTIVE);
+	stopped = true;
+	let_time_pass();		/* the next turn, stopped: nothing */
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(3) | ST_ACTIVE);
+	len = uvfio_ioat_model.save(&dev, NULL, 0);
+	assert_true(len <= sizeof(saved));
+	assert_int_equal(uvfio_ioat_model.save(&dev, saved, sizeof(saved)), len);
+
+	uvfio_ioat_model.reset(&dev);
+	assert_int_not_equal(rd(CHANSTS, 8), desc_addr(3) | ST_ACTIVE);
+	assert_int_equal(uvfio_ioat_model.load(&dev, saved, len - 1), -EINVAL);
+	assert_int_equal(uvfio_ioat_model.load(&dev, saved, len), 0);
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(3) | ST_ACTIVE);
+	stopped = false;
+	uvfio_ioat_model.run(&dev);
+	assert_non_null(scheduled);
+	while (scheduled)
+		let_time_pass();
+	assert_int_equal(rd(CHANSTS, 8), desc_addr(7) | ST_IDLE);
+	for (unsigned int i = 0; i < 4; i++)
+		assert_memory_equal(mem(SRC), mem(DST + i * size), size);
+	hold_time = false;
+}
+
 /* A channel coming out of an error starts its work later (DPDK's recovery
  * counts on it); the doorbell after that is back to the usual latency. */
 static void test_restart_latency(void **state)
@@ -949,6 +1000,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_work_after_doorbell, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_latency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_long_chain_in_turns, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_save_load, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_chan_reset_and_in_use, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_copy_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fill, setup, teardown),
