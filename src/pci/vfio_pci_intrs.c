@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <linux/pci_regs.h>
 #include <linux/vfio.h>
 #include <poll.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -258,6 +260,26 @@ static int set_intx_mask(struct vfio_pci *vp, unsigned int start, unsigned int c
 	return 0;
 }
 
+/*
+ * The kernel's unmask virqfd goes away when the user's last descriptor of
+ * its eventfd is closed (EPOLLHUP), so a VMM may close it and set a new one,
+ * as QEMU does when it re-routes INTx through KVM.  We hold a copy of the
+ * eventfd, so we ask instead: does the process that gave it still have that
+ * descriptor, on that file?  When we may not ask (kcmp needs ptrace-read
+ * rights), it counts as open.
+ */
+static bool unmask_fd_closed(struct vfio_pci *vp)
+{
+	long same;
+
+	if (vp->intx_unmask_pid <= 0)
+		return false;
+	same = syscall(SYS_kcmp, vp->intx_unmask_pid, getpid(), KCMP_FILE,
+			    vp->intx_unmask_user_fd, vp->intx_unmask_fd);
+
+	return same > 0 || (same < 0 && (errno == EBADF || errno == ESRCH));
+}
+
 static int set_intx_unmask(struct vfio_pci *vp, unsigned int start, unsigned int count,
 			   uint32_t flags, const void *data, struct vfio_uarg *ua)
 {
@@ -279,6 +301,8 @@ static int set_intx_unmask(struct vfio_pci *vp, unsigned int start, unsigned int
 		efd = vfio_pci_eventfd_get(ua, fd);
 		if (efd < 0)
 			return efd;
+		if (vp->intx_unmask_fd >= 0 && unmask_fd_closed(vp))
+			intx_unmask_fd_release(vp);
 		if (vp->intx_unmask_fd >= 0) {
 			vfio_pci_eventfd_close(efd);
 			return -EBUSY;
@@ -289,6 +313,8 @@ static int set_intx_unmask(struct vfio_pci *vp, unsigned int start, unsigned int
 			return ret;
 		}
 		vp->intx_unmask_fd = efd;
+		vp->intx_unmask_pid = ua->ctx ? ua->ctx->pid : 0;
+		vp->intx_unmask_user_fd = fd;
 	}
 	return 0;
 }

@@ -66,6 +66,8 @@ struct vfio_pci {
 	int irq_type;				/* enum vfio_pci_irq_type */
 	int intx_trigger;			/* our dup of the eventfd, or -1 */
 	int intx_unmask_fd;			/* virqfd that unmasks, or -1 */
+	pid_t intx_unmask_pid;			/* who gave it, as what number */
+	int32_t intx_unmask_user_fd;
 	bool intx_masked;			/* automasked or masked by the user */
 	bool intx_pending;			/* asserted while masked */
 	bool virq_disabled;			/* COMMAND.INTX_DISABLE in vconfig */

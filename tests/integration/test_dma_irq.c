@@ -115,9 +115,27 @@ static void test_msi_and_intx(void)
 	CHECK(write(unmask, &one, 8) == 8, "unmask eventfd");
 	CHECK(wait_eventfd(efd, 2000) == 1, "still asserted after unmask: fires again");
 	wr32(s.device, EDU(0x64), 0x2);
+
+	/* one unmask eventfd at a time, until the user closes it (the
+	 * kernel's virqfd goes with the eventfd), as QEMU does when it moves
+	 * INTx to a KVM irqfd with a resample eventfd */
+	int32_t second = eventfd(0, EFD_CLOEXEC);
+
+	memcpy(set->data, &second, 4);
+	CHECK_ERR(ioctl(s.device, VFIO_DEVICE_SET_IRQS, set), EBUSY);
+	close(unmask);
+	CHECK_OK(ioctl(s.device, VFIO_DEVICE_SET_IRQS, set));
+	CHECK(write(second, &one, 8) == 8, "unmask through the new eventfd");
+	wr32(s.device, EDU(0x60), 0x4);
+	CHECK(wait_eventfd(efd, 2000) == 1, "INTx again");
+	wr32(s.device, EDU(0x64), 0x4);
+	wr32(s.device, EDU(0x60), 0x8);
+	CHECK(write(second, &one, 8) == 8, "the new unmask eventfd");
+	CHECK(wait_eventfd(efd, 2000) == 1, "unmasked through the new eventfd");
+	wr32(s.device, EDU(0x64), 0x8);
 	teardown(&s);
 	close(efd);
-	close(unmask);
+	close(second);
 }
 
 static void test_msix_ramdev(void)
