@@ -18,7 +18,7 @@ DEPS = meson ninja-build pkg-config gcc libc6-dev libjson-c-dev libcmocka-dev li
        libpcap-dev libzydis-dev python3 clang libclang-rt-14-dev
 # Real, unmodified clients the suite drives (tests/clients).
 CLIENT_DEPS = qemu-system-x86 dpdk dpdk-dev linux-image-cloud-amd64 busybox-static iproute2 \
-              iputils-ping
+              iputils-ping debootstrap
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps client-deps build build-asan build-fuzz demo check fuzz bench clean

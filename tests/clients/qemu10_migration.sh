@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# QEMU 10 migrates a VM with uvfio devices through VFIO migration v2.
+#
+# Debian 12 has no QEMU with migration v2, so the test builds a Debian 13
+# root with debootstrap (its QEMU 10; about a minute the first time, then
+# kept in the build directory as debian13-root) and runs that QEMU in it
+# under the shim, the daemon outside.  Each run boots a VM (TCG, no guest
+# OS: the firmware), migrates it to a file, then starts a second QEMU that
+# takes it in and runs on:
+#   group    edu by host=, device DMA logging for dirty tracking;
+#   iommufd  ramdev on an iommufd, device logging off: IOMMU dirty tracking
+#            (the HWPT's) instead.
+# Checked: the migration completes with the device's state in the stream;
+# QEMU's trace shows the arcs it took and the dirty tracking it used; the
+# destination device ends RUNNING.  Without root, or without a Debian
+# mirror to build the root from, the test says so and ends skipped (77).
+#
+# Usage: qemu10_migration.sh UVFIO_CLI
+set -u
+
+here=$(dirname "$(readlink -f "$0")")
+. "$here/lib.sh"
+
+uvfio=$(readlink -f "$1")
+build=$(dirname "$uvfio")
+root=$build/debian13-root
+
+skip()
+{
+	echo "##########################################################################"
+	echo "## SKIPPED: $*"
+	echo "## QEMU 10's migration of uvfio devices was NOT tested."
+	echo "##########################################################################"
+	exit 77
+}
+
+fail()
+{
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+if [ "${1:-}" != --inside ] && [ "${2:-}" != --inside ]; then
+	[ "$(id -u)" = 0 ] || skip "needs root (a mount namespace and chroot)"
+	need_program debootstrap debootstrap
+	need_program unshare util-linux
+	if [ ! -x "$root/usr/bin/qemu-system-x86_64" ]; then
+		rm -rf "$root.new"
+		t0=$(date +%s)
+		debootstrap --variant=minbase --include=qemu-system-x86 trixie "$root.new" \
+			http://deb.debian.org/debian >"$build/debian13-root.log" 2>&1 ||
+			skip "debootstrap of Debian 13 failed (see $build/debian13-root.log)"
+		mv "$root.new" "$root"
+		echo "built the Debian 13 root in $(($(date +%s) - t0)) s"
+	fi
+	# the binds below go with the namespace
+	exec unshare -m --propagation private bash "$0" "$1" --inside
+fi
+
+work=$(mktemp -d)
+daemon_pid=
+cleanup()
+{
+	pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null
+	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid"
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+# The build tree, the daemon's directory and the shim's libZydis (Debian
+# 12's), where the same paths name them inside the root.
+mkdir -p "$root$build" "$root$work" "$root/opt/uvfio-lib"
+mount --bind "$build" "$root$build" || fail "bind the build tree"
+mount --bind "$work" "$root$work" || fail "bind the work directory"
+cp /usr/lib/x86_64-linux-gnu/libZydis.so.4.0 "$root/opt/uvfio-lib/" || fail "libZydis"
+mount -t proc proc "$root/proc" && mount --bind /dev "$root/dev" &&
+	mount --bind /sys "$root/sys" || fail "mount proc, dev, sys"
+
+"$uvfio" daemon --dir "$work/host" >"$work/daemon.log" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 50); do [ -S "$work/host/uvfiod.sock" ] && break; sleep 0.1; done
+[ -S "$work/host/uvfiod.sock" ] || fail "the daemon did not start"
+echo "$(chroot "$root" qemu-system-x86_64 --version | head -n1), Debian 13 root"
+
+# qmp SOCKET COMMAND...: runs QMP commands (JSON); prints the last reply.
+qmp()
+{
+	python3 - "$@" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.readline()
+last = None
+for cmd in [{"execute": "qmp_capabilities"}] + [json.loads(a) for a in sys.argv[2:]]:
+    f.write(json.dumps(cmd) + "\n")
+    f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "event" not in r:
+            break
+    if "error" in r:
+        sys.exit("QMP %s: %s" % (cmd["execute"], r["error"]))
+    last = r
+print(json.dumps(last["return"]))
+PY
+}
+
+# start NAME QEMU_ARGS...: a QEMU in the root, its QMP socket $work/NAME.qmp.
+start()
+{
+	local name=$1
+
+	shift
+	chroot "$root" env LD_LIBRARY_PATH=/opt/uvfio-lib \
+		"$uvfio" run --connect "$work/host" -- qemu-system-x86_64 -accel tcg -M q35 \
+		-m 128 -nodefaults -display none \
+		-qmp "unix:$work/$name.qmp,server=on,wait=off" -D "$work/$name.trace" \
+		-trace vfio_migration_set_device_state -trace vfio_device_dirty_tracking_start \
+		-trace iommufd_backend_set_dirty -trace iommufd_backend_get_dirty_bitmap \
+		"$@" >"$work/$name.log" 2>&1 &
+	for _ in $(seq 100); do [ -S "$work/$name.qmp" ] && return 0; sleep 0.1; done
+	cat "$work/$name.log" >&2
+	fail "$name: QEMU did not start"
+}
+
+# wait_migration SOCKET: the status of the migration once it ended.
+wait_migration()
+{
+	local out
+
+	for _ in $(seq 100); do
+		out=$(qmp "$1" '{"execute":"query-migrate"}') || return 1
+		case $out in
+		*'"status": "completed"'* | *'"status": "failed"'*) echo "$out"; return 0 ;;
+		esac
+		sleep 0.1
+	done
+	echo "$out"
+}
+
+# run NAME BDF DIRTY DEVICE_ARGS...: migrates a VM with BDF to a file and
+# back; DIRTY is the trace event that says which dirty tracking ran.
+run()
+{
+	local name=$1 bdf=$2 dirty=$3 out line
+
+	shift 3
+	echo
+	echo "=== $name: $*"
+	start "$name-src" "$@"
+	qmp "$work/$name-src.qmp" '{"execute":"cont"}' >/dev/null || fail "$name: cont"
+	qmp "$work/$name-src.qmp" \
+		"{\"execute\":\"migrate\",\"arguments\":{\"uri\":\"exec:cat > $work/$name.state\"}}" \
+		>/dev/null || fail "$name: migrate"
+	out=$(wait_migration "$work/$name-src.qmp")
+	echo "$out" | grep -q '"status": "completed"' || {
+		cat "$work/$name-src.log" >&2
+		fail "$name: the migration did not complete: $out"
+	}
+	echo "source: $(echo "$out" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("device state %d bytes, downtime %s ms, total %s ms" % (r["vfio"]["transferred"], r["downtime"], r["total-time"]))')"
+	[ "$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["vfio"]["transferred"])')" -gt 0 ] ||
+		fail "$name: no device state in the stream"
+	grep -q "^$dirty" "$work/$name-src.trace" ||
+		fail "$name: QEMU did not use $dirty for dirty tracking"
+	echo "source arcs: $(sed -n 's/.*vfio_migration_set_device_state .* state //p' "$work/$name-src.trace" | tr '\n' ' ')"
+	echo "dirty tracking: $(grep -m1 "^$dirty" "$work/$name-src.trace" | cut -c1-100)"
+	qmp "$work/$name-src.qmp" '{"execute":"quit"}' >/dev/null 2>&1
+	sleep 0.5
+
+	start "$name-dst" -incoming "exec:cat $work/$name.state" "$@"
+	out=$(wait_migration "$work/$name-dst.qmp")
+	echo "$out" | grep -q '"status": "completed"' || {
+		cat "$work/$name-dst.log" >&2
+		fail "$name: the destination did not take the state in: $out"
+	}
+	qmp "$work/$name-dst.qmp" '{"execute":"cont"}' >/dev/null || fail "$name: cont"
+	out=$(qmp "$work/$name-dst.qmp" '{"execute":"query-status"}')
+	echo "$out" | grep -q '"status": "running"' || fail "$name: destination not running: $out"
+	grep -q "state RESUMING" "$work/$name-dst.trace" || fail "$name: the device never resumed"
+	line=$("$uvfio" stats --dir "$work/host" | grep "^$bdf: migration") ||
+		fail "$name: no migration state in uvfio stats"
+	echo "destination: ${line#"$bdf: "}"
+	echo "$line" | grep -q "migration RUNNING" || fail "$name: destination device not RUNNING"
+	if grep -iE "error|fail" "$work/$name-src.log" "$work/$name-dst.log" |
+		grep -v "PCI BAR\|vfio_container_dma_map\|peer-to-peer"; then
+		fail "$name: QEMU complained"
+	fi
+	qmp "$work/$name-dst.qmp" '{"execute":"quit"}' >/dev/null 2>&1
+	sleep 0.5
+	echo "$name: PASS"
+}
+
+run group 0000:10:00.0 vfio_device_dirty_tracking_start \
+	-device vfio-pci,host=0000:10:00.0
+run iommufd 0000:10:01.0 iommufd_backend_set_dirty \
+	-object iommufd,id=i -device vfio-pci,host=0000:10:01.0,iommufd=i,x-device-dirty-page-tracking=off
+echo
+echo "PASS"
