@@ -143,10 +143,11 @@ void vfio_dirty_log_mark(struct vfio_dirty_log *log, uint64_t iova, size_t len)
 {
 	uint64_t last = iova + len - 1;
 
-	if (!len || last < iova)
+	const struct log_range *r = range_from(log, iova);
+
+	if (!len || last < iova || !r)
 		return;
-	for (const struct log_range *r = range_from(log, iova);
-	     r < log->ranges + log->nranges && r->start <= last; r++) {
+	for (; r < log->ranges + log->nranges && r->start <= last; r++) {
 		uint64_t from = iova > r->start ? iova : r->start;
 		uint64_t to = last < r->last ? last : r->last;
 
