@@ -21,6 +21,12 @@
 /* What the kernel guarantees: as many ranges as fill a page. */
 #define LOG_MAX_RANGES	(4096 / sizeof(struct vfio_device_feature_dma_logging_range))
 #define LOG_MIN_PAGE	4096ull
+/* The largest page kept: a report at 4 KiB then sets at most 2^18 bits per
+ * logged page, so its work follows what the device wrote. */
+#define LOG_MAX_PAGE	(1ull << 30)
+/* Bitmap words gathered before they are written out: the memory a report
+ * takes, whatever its size. */
+#define REPORT_BATCH	65536
 
 struct log_range {
 	uint64_t start, last;
@@ -218,9 +224,10 @@ long vfio_dirty_log_start(struct vfio_device *vdev, uint32_t flags, struct vfio_
 		ret = -EINVAL;
 		goto fail;
 	}
-	/* the page size hinted, if it is one we keep, else the smallest */
-	log->page_size = is_pow2(control.page_size) && control.page_size >= LOG_MIN_PAGE ?
-			 control.page_size : LOG_MIN_PAGE;
+	/* the page size hinted, if it is one we keep, else the nearest */
+	log->page_size = !is_pow2(control.page_size) || control.page_size < LOG_MIN_PAGE ?
+			 LOG_MIN_PAGE : control.page_size > LOG_MAX_PAGE ? LOG_MAX_PAGE :
+			 control.page_size;
 	log->page_shift = (unsigned int)__builtin_ctzll(log->page_size);
 	control.page_size = log->page_size;
 	if (copy_to_user(ua, off, &control, sizeof(control))) {
@@ -279,15 +286,42 @@ static int bitmap_or(struct vfio_mm *mm, uint64_t bitmap, struct bitmap_update *
 	return 0;
 }
 
-/* Adds report bits [first, last] to the updates (words in any order, merged
- * after sorting). */
-static int add_bits(struct bitmap_update **u, size_t *n, size_t *cap, uint64_t first,
-		    uint64_t last)
+/* Sorts the updates, merges those of one word and ORs them into the user's
+ * bitmap; the list is empty after. */
+static int flush(struct vfio_mm *mm, uint64_t bitmap, struct bitmap_update *u, size_t *n)
+{
+	size_t merged = 0;
+	int ret;
+
+	if (!*n)
+		return 0;
+	qsort(u, *n, sizeof(*u), update_cmp);
+	for (size_t i = 1; i < *n; i++) {
+		if (u[i].index == u[merged].index)
+			u[merged].bits |= u[i].bits;
+		else
+			u[++merged] = u[i];
+	}
+	ret = bitmap_or(mm, bitmap, u, merged + 1);
+	*n = 0;
+	return ret;
+}
+
+/* Adds report bits [first, last] to the updates (words in any order),
+ * written out every REPORT_BATCH words. */
+static int add_bits(struct vfio_mm *mm, uint64_t bitmap, struct bitmap_update **u, size_t *n,
+		    size_t *cap, uint64_t first, uint64_t last)
 {
 	for (uint64_t b = first; b <= last; b = (b | 63) + 1) {
 		uint64_t hi = last < (b | 63) ? last : (b | 63);
 		uint64_t mask = (hi - b == 63 ? ~0ull : ((1ull << (hi - b + 1)) - 1)) << (b % 64);
 
+		if (*n == REPORT_BATCH) {
+			int ret = flush(mm, bitmap, *u, n);
+
+			if (ret)
+				return ret;
+		}
 		if (*n == *cap) {
 			size_t nc = *cap ? 2 * *cap : 64;
 			struct bitmap_update *nu = realloc(*u, nc * sizeof(**u));
@@ -310,7 +344,7 @@ long vfio_dirty_log_report(struct vfio_device *vdev, uint32_t flags, struct vfio
 	struct vfio_device_feature_dma_logging_report report;
 	struct vfio_dirty_log *log = vdev->dirty_log;
 	struct bitmap_update *u = NULL;
-	size_t n = 0, cap = 0, merged = 0;
+	size_t n = 0, cap = 0;
 	uint64_t rlast;
 	int ret = vfio_check_feature(flags, argsz, VFIO_DEVICE_FEATURE_GET, sizeof(report));
 
@@ -342,20 +376,13 @@ long vfio_dirty_log_report(struct vfio_device *vdev, uint32_t flags, struct vfio
 				continue;
 			start = start > report.iova ? start : report.iova;
 			last = last < rlast ? last : rlast;
-			ret = add_bits(&u, &n, &cap, (start - report.iova) / report.page_size,
+			ret = add_bits(ua->ctx->mm, report.bitmap, &u, &n, &cap,
+				       (start - report.iova) / report.page_size,
 				       (last - report.iova) / report.page_size);
 		}
 	}
-	if (!ret && n) {
-		qsort(u, n, sizeof(*u), update_cmp);
-		for (size_t i = 1; i < n; i++) {
-			if (u[i].index == u[merged].index)
-				u[merged].bits |= u[i].bits;
-			else
-				u[++merged] = u[i];
-		}
-		ret = bitmap_or(ua->ctx->mm, report.bitmap, u, merged + 1);
-	}
+	if (!ret)
+		ret = flush(ua->ctx->mm, report.bitmap, u, &n);
 	free(u);
 	if (ret)
 		return ret;

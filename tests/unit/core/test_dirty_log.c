@@ -160,11 +160,29 @@ static void test_many_pages(void **state)
 		assert_int_equal(!!(bm[p / 64] & (1ull << (p % 64))), p % 3 == 0);
 }
 
+/* The page size comes back as one the log keeps: 4 KiB to 1 GiB. */
+static void test_page_size(void **state)
+{
+	const struct vfio_device_feature_dma_logging_range r = { .iova = 0, .length = 1ull << 40 };
+	struct vfio_device_feature_dma_logging_control c = {
+		.page_size = 1ull << 40, .num_ranges = 1, .ranges = (uintptr_t)&r,
+	};
+	struct arg a;
+
+	(void)state;
+	arg_init(&a, &c, sizeof(c));
+	assert_int_equal(vfio_dirty_log_start(&vdev, VFIO_DEVICE_FEATURE_SET, &a.ua, 0,
+					      sizeof(c)), 0);
+	memcpy(&c, a.wb, sizeof(c));
+	assert_true(c.page_size == 1ull << 30);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_bits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_many_pages, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_page_size, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
