@@ -77,6 +77,9 @@ bench: build client-deps
 	@echo
 	@echo "=== a Linux guest under QEMU on uvfio's virtio-net (tap back end) ==="
 	bash bench/bench_guest.sh $(BUILD)/uvfio
+	@echo
+	@echo "=== migration with QEMU 10 (Debian 13 root): VMs, then a pinged Linux guest ==="
+	bash tests/clients/qemu10_migration.sh $(BUILD)/uvfio
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
