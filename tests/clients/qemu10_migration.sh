@@ -18,7 +18,9 @@
 #            virtio-net moves from a QEMU with one function to a QEMU with
 #            another function of the daemon, their taps on one bridge: at
 #            most 10 pings lost, no complaint from the guest's kernel, and
-#            it answers after the move; then, as the reference, the same
+#            it answers after the move; an edu function moves with it,
+#            mid-work: the guest set its registers on the source and reads
+#            them back on the destination; then, as the reference, the same
 #            guest with QEMU's own virtio-net-pci on taps.  Downtime, total
 #            time and pings lost are printed for both.
 # Without root, or without a Debian mirror to build the root from, the test
@@ -224,7 +226,11 @@ live_setup()
 	    "mac": "52:54:00:12:34:56" } } ] },
 	  { "id": 15, "devices": [ { "bdf": "0000:10:05.0", "model": "virtio-net",
 	    "driver": "vfio-pci", "args": { "backend": "tap", "ifname": "uvfiomig1",
-	    "mac": "52:54:00:12:34:56" } } ] } ] }
+	    "mac": "52:54:00:12:34:56" } } ] },
+	  { "id": 10, "devices": [ { "bdf": "0000:10:00.0", "model": "edu",
+	    "driver": "vfio-pci" } ] },
+	  { "id": 16, "devices": [ { "bdf": "0000:10:06.0", "model": "edu",
+	    "driver": "vfio-pci" } ] } ] }
 	EOF
 	ip netns exec "$ns" "$uvfio" daemon --dir "$work/net" --topology "$topo" \
 		>"$work/net-daemon.log" 2>&1 &
@@ -249,14 +255,15 @@ bridge()
 		fail "live: tap $1"
 }
 
-# live_move NAME SRC_NIC DST_NIC [TAPS...]: sets $lost, prints the figures.
+# live_move NAME MODE SRC_DEVICES DST_DEVICES [TAPS...]: sets $lost, prints
+# the figures (MODE: the guest's uvfio.mode).
 live_move()
 {
-	local name=$1 src_nic=$2 dst_nic=$3 out sent got guest
+	local name=$1 mode=$2 src_nic=$3 dst_nic=$4 out sent got guest
 
-	shift 3
+	shift 4
 	guest=(-m 256 -kernel "$work/img/vmlinuz" -initrd "$work/img/initramfs.cpio"
-	       -append "console=ttyS0 panic=-1 uvfio.mode=serve uvfio.wait=120")
+	       -append "console=ttyS0 panic=-1 uvfio.mode=$mode uvfio.wait=120")
 	daemon_dir=$work/net
 	qemu_ns=$ns
 	# shellcheck disable=SC2086
@@ -305,10 +312,19 @@ live()
 	echo
 	echo "=== live: a pinged Linux guest moves between two QEMUs"
 	live_setup
-	live_move live-uvfio "-device vfio-pci,host=0000:10:03.0,id=nic" \
-		"-device vfio-pci,host=0000:10:05.0,id=nic"
+	live_move live-uvfio edu,serve \
+		"-device vfio-pci,host=0000:10:03.0,id=nic -device vfio-pci,host=0000:10:00.0,id=edu" \
+		"-device vfio-pci,host=0000:10:05.0,id=nic -device vfio-pci,host=0000:10:06.0,id=edu"
 	[ "$lost" -le 10 ] || fail "live: $lost pings lost with uvfio's virtio-net"
-	live_move live-qemu \
+	# edu moved too, mid-work: the destination's function reads back
+	# what the guest wrote to the source's
+	grep -q "GUEST: .* edu liveness 0xEDCBA987 fact 0x000013B0" "$work/live-uvfio-dst.serial" || {
+		grep "edu" "$work/live-uvfio-src.serial" "$work/live-uvfio-dst.serial" | tail -n 5 >&2
+		fail "live: edu's registers did not move with the guest"
+	}
+	echo "edu on the destination: $(grep -m1 "edu liveness" "$work/live-uvfio-dst.serial" |
+		sed 's/.*GUEST: \[[0-9.]*\] //')"
+	live_move live-qemu serve \
 		"-netdev tap,id=n0,ifname=qtap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-modern=on,mac=52:54:00:12:34:56,id=nic" \
 		"-netdev tap,id=n0,ifname=qtap1,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-modern=on,mac=52:54:00:12:34:56,id=nic" \
 		qtap0 qtap1

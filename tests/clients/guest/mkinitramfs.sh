@@ -9,6 +9,10 @@
 #   uvfio.mode=ping      ping uvfio.peer 5 times (0% loss wanted)
 #   uvfio.mode=serve     answer pings until a TCP client on port 7777 says "bye"
 #   uvfio.mode=ping,serve  both, in that order
+#   uvfio.mode=edu       set edu's (1234:11e8) liveness and factorial
+#                        registers, then read them back every 0.2 s while
+#                        the next actions run ("GUEST: .. edu liveness X
+#                        fact Y"): a migration must carry them
 #   uvfio.mode=loop      loopback back end: arping (nobody answers) and check
 #                        that every transmitted frame came back as received
 #   uvfio.addr=A/N (default 10.77.0.2/24)  uvfio.peer=A (default 10.77.0.1)
@@ -180,6 +184,23 @@ for action in $(echo "$mode" | tr ',' ' '); do
 		msg=$(timeout "$wait_s" nc -l -p 7777)
 		mark "got \"$msg\""
 		[ "$msg" = bye ] || rc=1
+		;;
+	edu)
+		edu=
+		for d in /sys/bus/pci/devices/*; do
+			[ "$(cat "$d/vendor")" = 0x1234 ] && [ "$(cat "$d/device")" = 0x11e8 ] &&
+				edu=$d
+		done
+		[ -n "$edu" ] || { mark "no edu device"; rc=1; continue; }
+		echo 1 >"$edu/enable"
+		bar=$(head -n 1 "$edu/resource" | cut -d' ' -f1)
+		devmem $((bar + 4)) 32 0x12345678
+		devmem $((bar + 8)) 32 7
+		mark "edu ${edu##*/} at $bar set"
+		while :; do
+			mark "edu liveness $(devmem $((bar + 4)) 32) fact $(devmem $((bar + 8)) 32)"
+			sleep 0.2
+		done &
 		;;
 	loop)
 		# Nobody answers: the loopback back end returns each frame
