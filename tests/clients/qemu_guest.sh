@@ -158,6 +158,31 @@ run_guest()
 	guest_say "run $name passed"
 }
 
+# KVM: where /dev/kvm can run this guest, these runs would use it; a KVM
+# that starts QEMU but cannot boot the guest's kernel (no SSE3 in its CPUID
+# on the machines this suite was written on) is said so, and the runs use
+# TCG.  A Linux guest under KVM is not tested then.
+kvm_boots()
+{
+	[ -w /dev/kvm ] || return 1
+	timeout 20 qemu-system-x86_64 -accel kvm -m 256 -nographic -no-reboot -nodefaults \
+		-serial stdio -kernel "$guest_work/img/vmlinuz" \
+		-initrd "$guest_work/img/initramfs.cpio" -append "console=ttyS0 panic=-1" \
+		</dev/null 2>/dev/null | grep -q "GUEST: .* init started"
+}
+if kvm_boots; then
+	echo "##########################################################################"
+	echo "## KVM can boot this guest here, but these runs use TCG: the guest"
+	echo "## under KVM is NOT tested (QEMU under KVM is: tests/clients/qemu_kvm.sh)."
+	echo "##########################################################################"
+else
+	echo "##########################################################################"
+	echo "## KVM cannot boot a Linux guest here (/dev/kvm missing, or its CPU"
+	echo "## lacks what the kernel needs): these runs use TCG; the guest under"
+	echo "## KVM is NOT tested (QEMU under KVM is: tests/clients/qemu_kvm.sh)."
+	echo "##########################################################################"
+fi
+
 for r in $runs; do
 	case $r in
 	a)	run_guest a msix "" -object memory-backend-memfd,id=m,size=256M,share=on \
