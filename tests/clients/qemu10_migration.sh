@@ -20,7 +20,8 @@
 #            most 10 pings lost, no complaint from the guest's kernel, and
 #            it answers after the move; an edu function moves with it,
 #            mid-work: the guest set its registers on the source and reads
-#            them back on the destination; then, as the reference, the same
+#            them back on the destination; again with the NICs on iommufds
+#            (IOMMU dirty tracking); then, as the reference, the same
 #            guest with QEMU's own virtio-net-pci on taps.  Downtime, total
 #            time and pings lost are printed for both.
 # Without root, or without a Debian mirror to build the root from, the test
@@ -291,6 +292,8 @@ live_move()
 	echo "$out" | grep -q '"status": "completed"' ||
 		fail "$name: the migration did not complete: $out"
 	wait "$ping_pid"
+	# the source, paused after the move, lets its devices go
+	qmp "$work/$name-src.qmp" '{"execute":"quit"}' >/dev/null 2>&1
 	sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$work/$name.ping")
 	got=$(sed -n 's/.* \([0-9]*\) \(packets \)\{0,1\}received.*/\1/p' "$work/$name.ping")
 	lost=$((sent - got))
@@ -324,6 +327,13 @@ live()
 	}
 	echo "edu on the destination: $(grep -m1 "edu liveness" "$work/live-uvfio-dst.serial" |
 		sed 's/.*GUEST: \[[0-9.]*\] //')"
+	# again on iommufds, the IOMMU tracking dirty pages
+	live_move live-iommufd serve \
+		"-object iommufd,id=i -device vfio-pci,host=0000:10:03.0,id=nic,iommufd=i,x-device-dirty-page-tracking=off" \
+		"-object iommufd,id=i -device vfio-pci,host=0000:10:05.0,id=nic,iommufd=i,x-device-dirty-page-tracking=off"
+	[ "$lost" -le 10 ] || fail "live: $lost pings lost with uvfio's virtio-net on an iommufd"
+	grep -q "^iommufd_backend_set_dirty .*enable=1" "$work/live-iommufd-src.trace" ||
+		fail "live: no IOMMU dirty tracking on the iommufd"
 	live_move live-qemu serve \
 		"-netdev tap,id=n0,ifname=qtap0,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-modern=on,mac=52:54:00:12:34:56,id=nic" \
 		"-netdev tap,id=n0,ifname=qtap1,script=no,downscript=no -device virtio-net-pci,netdev=n0,disable-modern=on,mac=52:54:00:12:34:56,id=nic" \
