@@ -21,28 +21,13 @@
 static int device;
 
 /* One feature request: the header, then the feature's data. */
-static int feature(uint32_t flags, const void *data, size_t len)
-{
-	union {
-		struct vfio_device_feature f;
-		uint8_t b[sizeof(struct vfio_device_feature) + 64];
-	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
-	int ret;
-
-	if (len)
-		memcpy(u.f.data, data, len);
-	ret = ioctl(device, VFIO_DEVICE_FEATURE, &u);
-	if (!ret && len)
-		memcpy((void *)data, u.f.data, len);
-	return ret;
-}
-
 static int start(struct vfio_device_feature_dma_logging_range *r, uint32_t n, uint64_t *page)
 {
 	struct vfio_device_feature_dma_logging_control c = {
 		.page_size = *page, .num_ranges = n, .ranges = (uintptr_t)r,
 	};
-	int ret = feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
+	int ret = device_feature(device,
+			     VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_START,
 			  &c, sizeof(c));
 
 	*page = c.page_size;
@@ -55,13 +40,15 @@ static int report(uint64_t iova, uint64_t length, uint64_t page, uint64_t *bitma
 		.iova = iova, .length = length, .page_size = page, .bitmap = (uintptr_t)bitmap,
 	};
 
-	return feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
+	return device_feature(device,
+			     VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_DMA_LOGGING_REPORT,
 		       &r, sizeof(r));
 }
 
 static int stop(void)
 {
-	return feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
+	return device_feature(device, VFIO_DEVICE_FEATURE_SET |
+			      VFIO_DEVICE_FEATURE_DMA_LOGGING_STOP, NULL, 0);
 }
 
 /* edu writes len bytes of its buffer to iova (the device writes memory). */

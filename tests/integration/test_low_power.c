@@ -23,34 +23,24 @@
 
 static int device;
 
-static int feature(uint32_t flags, const void *data, size_t len)
-{
-	union {
-		struct vfio_device_feature f;
-		uint8_t b[sizeof(struct vfio_device_feature) + 16];
-	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
-
-	if (len)
-		memcpy(u.f.data, data, len);
-	return ioctl(device, VFIO_DEVICE_FEATURE, &u);
-}
-
 static int entry(void)
 {
-	return feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, NULL, 0);
+	return device_feature(device, VFIO_DEVICE_FEATURE_SET |
+			      VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY, NULL, 0);
 }
 
 static int entry_wakeup(int fd)
 {
 	struct vfio_device_low_power_entry_with_wakeup e = { .wakeup_eventfd = fd };
 
-	return feature(VFIO_DEVICE_FEATURE_SET |
+	return device_feature(device, VFIO_DEVICE_FEATURE_SET |
 		       VFIO_DEVICE_FEATURE_LOW_POWER_ENTRY_WITH_WAKEUP, &e, sizeof(e));
 }
 
 static int pm_exit(void)
 {
-	return feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT, NULL, 0);
+	return device_feature(device,
+			     VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_LOW_POWER_EXIT, NULL, 0);
 }
 
 /* A register read: 0 if it worked, else errno. */
@@ -163,7 +153,8 @@ static void test_pme(int container)
 {
 	uint8_t *mem = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
 			    -1, 0);
-	int irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int irq = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	bool tested = false;
 
 	REQUIRE(mem != MAP_FAILED && irq >= 0 && wake >= 0, "setup");
@@ -182,7 +173,7 @@ static void test_pme(int container)
 		wr(INTRCTRL, 0x1, 1);				/* master interrupt enable */
 		wr(CHAINADDR, IOVA, 8);
 		wr(CHANCTRL, 0x1, 2);				/* arm the interrupt */
-		wr(DMACOUNT, 1, 2);				/* the doorbell: done in 500 us */
+		wr(DMACOUNT, 1, 2);			/* the doorbell: done in 500 us */
 		CHECK_OK(entry_wakeup(wake));
 		if (readable(irq, 0)) {				/* the engine was quicker */
 			CHECK_OK(pm_exit());

@@ -24,26 +24,13 @@
 
 static int device;
 
-static int feature(uint32_t flags, void *data, size_t len)
-{
-	union {
-		struct vfio_device_feature f;
-		uint8_t b[sizeof(struct vfio_device_feature) + 16];
-	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
-	int ret;
-
-	memcpy(u.f.data, data, len);
-	ret = ioctl(device, VFIO_DEVICE_FEATURE, &u);
-	memcpy(data, u.f.data, len);
-	return ret;
-}
-
 /* Moves to state; the data_fd it returned (-1 if none), or -2 on error. */
 static int set_state(uint32_t state)
 {
 	struct vfio_device_feature_mig_state m = { .device_state = state, .data_fd = -7 };
 
-	if (feature(VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
+	if (device_feature(device,
+			     VFIO_DEVICE_FEATURE_SET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
 		    sizeof(m)))
 		return -2;
 	return m.data_fd;
@@ -53,7 +40,8 @@ static uint32_t get_state(void)
 {
 	struct vfio_device_feature_mig_state m = { 0 };
 
-	CHECK_OK(feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
+	CHECK_OK(device_feature(device,
+			     VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DEVICE_STATE, &m,
 			 sizeof(m)));
 	return m.device_state;
 }
@@ -113,7 +101,8 @@ static void test_ramdev(struct vfio_setup *s, uint8_t **ram_stream, size_t *ram_
 	size_t len;
 	uint8_t *stream;
 
-	CHECK_OK(feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig,
+	CHECK_OK(device_feature(device,
+			     VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIGRATION, &mig,
 			 sizeof(mig)));
 	CHECK(mig.flags == (VFIO_MIGRATION_STOP_COPY | VFIO_MIGRATION_P2P |
 			    VFIO_MIGRATION_PRE_COPY), "flags %#llx", (unsigned long long)mig.flags);
@@ -125,7 +114,8 @@ static void test_ramdev(struct vfio_setup *s, uint8_t **ram_stream, size_t *ram_
 	wr32(s->device, REG_SCRATCH, 0x5c4a7c4);
 	wr32(s->device, REG_FILE + 0x20, 0xfeedf00d);
 
-	CHECK_OK(feature(VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size,
+	CHECK_OK(device_feature(device,
+			     VFIO_DEVICE_FEATURE_GET | VFIO_DEVICE_FEATURE_MIG_DATA_SIZE, &size,
 			 sizeof(size)));
 	stream = save(&len);			/* RUNNING > RUNNING_P2P > STOP > STOP_COPY */
 	CHECK(len && len == size.stop_copy_length, "stream %zu bytes, DATA_SIZE said %llu", len,

@@ -142,6 +142,26 @@ static inline void wr64(int device, uint64_t off, uint64_t v)
 	      strerror(errno));
 }
 
+/* VFIO_DEVICE_FEATURE with len (at most 64) bytes of the feature's data,
+ * copied back after (a request may store a result even when it fails); the
+ * ioctl's result. */
+static inline int device_feature(int device, uint32_t flags, void *data, size_t len)
+{
+	union {
+		struct vfio_device_feature f;
+		uint8_t b[sizeof(struct vfio_device_feature) + 64];
+	} u = { .f = { .argsz = (uint32_t)(sizeof(u.f) + len), .flags = flags } };
+	int ret;
+
+	REQUIRE(len <= 64, "feature data of %zu bytes", len);
+	if (len)
+		memcpy(u.f.data, data, len);
+	ret = ioctl(device, VFIO_DEVICE_FEATURE, &u);
+	if (len)
+		memcpy(data, u.f.data, len);
+	return ret;
+}
+
 /* Config space: memory decode and bus mastering on. */
 static inline void enable_device(int device)
 {
