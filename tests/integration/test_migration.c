@@ -273,15 +273,27 @@ int main(void)
 	enable_device(ram.device);
 	enable_device(edu.device);
 
-	/* edu's stream, to offer ramdev */
+	/* edu mid-work: a register set and its DMA buffer filled, then saved,
+	 * reset and resumed; both come back (and its stream is offered to
+	 * ramdev below) */
+	uint8_t *dma = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	REQUIRE(dma != MAP_FAILED && map_dma(edu.container, dma, 0x200000, 8192,
+					     VFIO_DMA_MAP_FLAG_READ | VFIO_DMA_MAP_FLAG_WRITE) == 0,
+		"edu DMA memory");
+	for (int i = 0; i < 4096; i++)
+		dma[i] = (uint8_t)(i * 31 + 5);
 	device = edu.device;
 	wr32(edu.device, EDU(0x04), 0x12345678);	/* liveness */
+	edu_dma(edu.device, 0x200000, EDU_BUF, 4096, 0);	/* RAM -> edu's buffer */
 	edu_stream = save(&edu_len);
 	CHECK(set_state(VFIO_DEVICE_STATE_RUNNING) == -1, "edu RUNNING");
 	CHECK_OK(ioctl(edu.device, VFIO_DEVICE_RESET));
-	device = edu.device;
+	enable_device(edu.device);
 	CHECK(resume(edu_stream, edu_len, VFIO_DEVICE_STATE_RUNNING) == 0, "edu resumed");
 	CHECK(rd32(edu.device, EDU(0x04)) == ~0x12345678u, "edu's liveness register restored");
+	edu_dma(edu.device, EDU_BUF, 0x201000, 4096, 1);	/* edu's buffer -> RAM */
+	CHECK(!memcmp(dma, dma + 4096, 4096), "edu's DMA buffer restored");
 
 	device = ram.device;
 	test_ramdev(&ram, &stream, &len);
