@@ -240,7 +240,11 @@ live_setup()
 		ip -n "$ns" link show uvfiomig1 >/dev/null 2>&1 && break
 		sleep 0.1
 	done
-	ip -n "$ns" link add br0 type bridge && ip -n "$ns" addr add 10.77.0.1/24 dev br0 &&
+	# ageing 0: a hub, so frames find the guest on whichever tap it is
+	# now (it does not announce itself after a move, and the taps serve
+	# one run after another)
+	ip -n "$ns" link add br0 type bridge ageing_time 0 &&
+		ip -n "$ns" addr add 10.77.0.1/24 dev br0 &&
 		ip -n "$ns" link set br0 up && ip -n "$ns" link set lo up || fail "live: bridge"
 	bridge uvfiomig0
 	bridge uvfiomig1
