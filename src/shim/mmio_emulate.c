@@ -4,7 +4,7 @@
  * a SIGSEGV/SIGILL handler on whatever thread faulted, so everything here is
  * async-signal-safe: the decoder lives on the stack, nothing is allocated,
  * and the only static state is a CPUID result that every caller computes
- * identically.
+ * identically and each thread's cache of decoded instructions.
  *
  * Nothing in the context changes until every memory access has succeeded,
  * so a failed access leaves registers, RFLAGS and RIP as they were.
@@ -13,6 +13,7 @@
 
 #include <cpuid.h>
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include <Zydis/Zydis.h>
@@ -751,11 +752,70 @@ static enum mmio_emu_status emu_movdir64b(const struct emu *e)
 	return MMIO_EMU_OK;
 }
 
+/* ---- decoding ---- */
+
+/*
+ * A driver touches its registers from a handful of instructions in a loop,
+ * and decoding one costs about as much as the register access itself.  Each
+ * thread keeps the last few decodings, keyed by the instruction's bytes: the
+ * decoding is a function of those bytes alone, so a hit is exact even if
+ * code was rewritten in between.  A handler that interrupts a lookup on the
+ * same thread decodes without the cache.
+ */
+#define DECODE_CACHE_WAYS	4
+
+struct decoded {
+	uint8_t len;		/* 0: empty */
+	uint8_t bytes[ZYDIS_MAX_INSTRUCTION_LENGTH];
+	ZydisDecodedInstruction in;
+	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
+};
+
+static __thread struct decoded decode_cache[DECODE_CACHE_WAYS];
+static __thread bool decode_cache_busy;
+
+static bool decode_fresh(const uint8_t *code, size_t code_len, ZydisDecodedInstruction *in,
+			 ZydisDecodedOperand *ops)
+{
+	ZydisDecoder dec;
+
+	return ZYAN_SUCCESS(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
+					     ZYDIS_STACK_WIDTH_64)) &&
+	       ZYAN_SUCCESS(ZydisDecoderDecodeFull(&dec, code, code_len, in, ops));
+}
+
+static bool decode(uint64_t rip, const uint8_t *code, size_t code_len,
+		   ZydisDecodedInstruction *in, ZydisDecodedOperand *ops)
+{
+	struct decoded *c = &decode_cache[rip % DECODE_CACHE_WAYS];
+	bool ok;
+
+	if (decode_cache_busy)
+		return decode_fresh(code, code_len, in, ops);
+	decode_cache_busy = true;
+	atomic_signal_fence(memory_order_seq_cst);
+	if (c->len && c->len <= code_len && !memcmp(c->bytes, code, c->len)) {
+		*in = c->in;
+		memcpy(ops, c->ops, sizeof(*ops) * in->operand_count);
+		ok = true;
+	} else {
+		ok = decode_fresh(code, code_len, in, ops);
+		if (ok) {
+			c->len = in->length;
+			memcpy(c->bytes, code, in->length);
+			c->in = *in;
+			memcpy(c->ops, ops, sizeof(*ops) * in->operand_count);
+		}
+	}
+	atomic_signal_fence(memory_order_seq_cst);
+	decode_cache_busy = false;
+	return ok;
+}
+
 enum mmio_emu_status mmio_emulate(ucontext_t *uc, const uint8_t *code, size_t code_len,
 				  mmio_access_fn access, void *ctx,
 				  struct mmio_emu_report *rep)
 {
-	ZydisDecoder dec;
 	ZydisDecodedInstruction in;
 	ZydisDecodedOperand ops[ZYDIS_MAX_OPERAND_COUNT];
 	struct mmio_emu_report scratch;
@@ -768,9 +828,7 @@ enum mmio_emu_status mmio_emulate(ucontext_t *uc, const uint8_t *code, size_t co
 	memset(e.rep, 0, sizeof(*e.rep));
 	if (!uc || !code || !code_len || !access)
 		return MMIO_EMU_UNSUPPORTED;
-	if (ZYAN_FAILED(ZydisDecoderInit(&dec, ZYDIS_MACHINE_MODE_LONG_64,
-					 ZYDIS_STACK_WIDTH_64)) ||
-	    ZYAN_FAILED(ZydisDecoderDecodeFull(&dec, code, code_len, &in, ops)))
+	if (!decode((uint64_t)uc->uc_mcontext.gregs[REG_RIP], code, code_len, &in, ops))
 		return MMIO_EMU_UNSUPPORTED;
 	e.rep->insn_len = in.length;
 	e.rep->mnemonic = ZydisMnemonicGetString(in.mnemonic);

@@ -1985,6 +1985,52 @@ static void test_unsupported(void **state)
 	munmap(pages, 2 * PG);
 }
 
+/*
+ * The emulator remembers decodings per thread: different bytes at the same
+ * RIP (code rewritten, or another instruction hashing alike) must each be
+ * decoded as themselves, and a cached instruction must not be taken for
+ * bytes that stop short of it.
+ */
+static void test_decode_cache(void **state)
+{
+	static const struct {
+		uint8_t code[3];
+		unsigned int len, size;	/* size 0: must not be emulated */
+	} seq[] = {
+		{ { 0x8b, 0x07 }, 2, 4 },	/* mov eax, [rdi] */
+		{ { 0x66, 0x8b, 0x07 }, 3, 2 },	/* mov ax, [rdi] */
+		{ { 0x66, 0x8b, 0x07 }, 2, 0 },	/* the same, cut short */
+		{ { 0x8a, 0x07 }, 2, 1 },	/* mov al, [rdi] */
+		{ { 0x8b, 0x07 }, 2, 4 },
+		{ { 0x66, 0x8b, 0x07 }, 3, 2 },
+	};
+
+	(void)state;
+	for (int rip = 0; rip < 8; rip++) {
+		for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+			struct rv in[] = { R(RDI, D(T)) };
+			enum mmio_emu_status st;
+			ucontext_t uc;
+
+			dev_reset();
+			ctx_init(&uc, in, 1);
+			uc.uc_mcontext.gregs[REG_RIP] += rip;
+			fake_reset();
+			st = mmio_emulate(&uc, seq[i].code, seq[i].len, fake_access, &fk, NULL);
+			if (!seq[i].size) {
+				assert_int_equal(st, MMIO_EMU_UNSUPPORTED);
+				assert_int_equal(fk.n, 0);
+				continue;
+			}
+			assert_int_equal(st, MMIO_EMU_OK);
+			assert_int_equal(fk.n, 1);
+			assert_int_equal(fk.acc[0].size, seq[i].size);
+			assert_int_equal(uc.uc_mcontext.gregs[REG_RIP],
+					 (greg_t)D(0x800) + rip + seq[i].len);
+		}
+	}
+}
+
 /* ---- real signal frames from this kernel ---- */
 
 static uint8_t *trap;				/* PROT_NONE */
@@ -2172,6 +2218,7 @@ int main(void)
 		cmocka_unit_test(test_movdir64b),
 		cmocka_unit_test(test_access_failure),
 		cmocka_unit_test(test_unsupported),
+		cmocka_unit_test(test_decode_cache),
 		cmocka_unit_test(test_real_signal_frames),
 	};
 
