@@ -64,3 +64,16 @@ print_doorbell()
 	echo "  doorbell, median: memory BAR write (posted) $posted us;" \
 		"synchronous register access (read, I/O-port write) $rt us"
 }
+
+# kvm_boots_linux KERNEL INITRD: can /dev/kvm boot the guest image
+# (tests/clients/guest) to its init within 20 s?  A KVM that cannot run a
+# standard kernel does not get there: PVM (module kvm_pvm) runs a kernel not
+# built as a PVM guest in KVM's instruction emulator, slower than TCG, until
+# an instruction the emulator lacks stops it ("KVM internal error").
+kvm_boots_linux()
+{
+	[ -w /dev/kvm ] || return 1
+	timeout 20 qemu-system-x86_64 -accel kvm -m 256 -nographic -no-reboot -nodefaults \
+		-serial stdio -kernel "$1" -initrd "$2" -append "console=ttyS0 panic=-1" \
+		</dev/null 2>/dev/null | grep -q "GUEST: .* init started"
+}

@@ -5,9 +5,10 @@
 # Debian 12 has no QEMU with migration v2, so the test builds a Debian 13
 # root with debootstrap (its QEMU 10; about a minute the first time, then
 # kept in the build directory as debian13-root) and runs that QEMU in it
-# under the shim, the daemon outside.  Each run boots a VM (TCG, no guest
-# OS: the firmware), migrates it to a file, then starts a second QEMU that
-# takes it in and runs on:
+# under the shim, the daemon outside.  The VMs run under KVM where it boots
+# a Linux guest here, else under TCG (said loudly).  Each run boots a VM (no
+# guest OS: the firmware), migrates it to a file, then starts a second QEMU
+# that takes it in and runs on:
 #   group    edu by host=, device DMA logging for dirty tracking;
 #   iommufd  ramdev on an iommufd, device logging off: IOMMU dirty tracking
 #            (the HWPT's) instead.
@@ -94,6 +95,22 @@ for _ in $(seq 50); do [ -S "$work/host/uvfiod.sock" ] && break; sleep 0.1; done
 [ -S "$work/host/uvfiod.sock" ] || fail "the daemon did not start"
 echo "$(chroot "$root" qemu-system-x86_64 --version | head -n1), Debian 13 root"
 
+bash "$here/guest/mkinitramfs.sh" "$work/img" >/dev/null || fail "no guest image"
+# the kernel is a link to the host's /boot, which the root has not
+cp --remove-destination "$(readlink -f "$work/img/vmlinuz")" "$work/img/vmlinuz" ||
+	fail "no kernel"
+accel=tcg
+if kvm_boots_linux "$work/img/vmlinuz" "$work/img/initramfs.cpio"; then
+	accel=kvm
+	echo "KVM boots a Linux guest here: the VMs use -accel kvm"
+else
+	echo "##########################################################################"
+	echo "## KVM cannot boot a Linux guest here (no writable /dev/kvm, or one that"
+	echo "## does not run a standard kernel, such as PVM's): the VMs use TCG;"
+	echo "## migration under KVM is NOT tested."
+	echo "##########################################################################"
+fi
+
 # qmp SOCKET COMMAND...: runs QMP commands (JSON); prints the last reply.
 qmp()
 {
@@ -128,7 +145,7 @@ start()
 
 	shift
 	${qemu_ns:+ip netns exec "$qemu_ns"} chroot "$root" env LD_LIBRARY_PATH=/opt/uvfio-lib \
-		"$uvfio" run --connect "$daemon_dir" -- qemu-system-x86_64 -accel tcg -M q35 \
+		"$uvfio" run --connect "$daemon_dir" -- qemu-system-x86_64 -accel "$accel" -M q35 \
 		-m 128 -nodefaults -display none \
 		-qmp "unix:$work/$name.qmp,server=on,wait=off" -D "$work/$name.trace" \
 		-trace vfio_migration_set_device_state -trace vfio_device_dirty_tracking_start \
@@ -215,10 +232,6 @@ live_setup()
 {
 	local topo=$work/net.json
 
-	bash "$here/guest/mkinitramfs.sh" "$work/img" >/dev/null || fail "live: no guest image"
-	# the kernel is a link to the host's /boot, which the root has not
-	cp --remove-destination "$(readlink -f "$work/img/vmlinuz")" "$work/img/vmlinuz" ||
-		fail "live: no kernel"
 	ip netns add "$ns" || fail "live: no network namespace"
 	cat >"$topo" <<-EOF
 	{ "groups": [

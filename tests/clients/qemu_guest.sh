@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # End to end: a Linux guest (Debian's 6.1 cloud kernel, busybox initramfs)
-# under unmodified QEMU 7.2 (TCG) drives uvfio's virtio-net function
-# (0000:10:03.0) through -device vfio-pci with its own virtio_pci (legacy)
-# and virtio_net drivers.  The daemon runs in a network namespace of its own
-# with the function on the tap back end; the tap is 10.77.0.1/24, the guest
-# 10.77.0.2/24.  In every run the guest pings the host (0% loss), then the
+# under unmodified QEMU 7.2 (KVM where it boots the guest, else TCG) drives
+# uvfio's virtio-net function (0000:10:03.0) through -device vfio-pci with
+# its own virtio_pci (legacy) and virtio_net drivers.  The daemon runs in a
+# network namespace of its own with the function on the tap back end; the
+# tap is 10.77.0.1/24, the guest 10.77.0.2/24.  In every run the guest pings the host (0% loss), then the
 # host pings the guest (0% loss) and says "bye" to it over TCP, and the guest
 # powers off.  Runs:
 #   a  MSI-X, guest RAM a shared memfd (memory-backend-memfd,share=on)
@@ -118,6 +118,9 @@ run_guest()
 	if grep -E "WARNING:|BUG:|Call Trace|virtio_net .*(error|failed)" "$guest_log"; then
 		fail "run $name: the guest kernel complained"
 	fi
+	if grep -E "KVM VFIO device|vfio.*KVM.*(fail|error)" "$guest_log"; then
+		fail "run $name: QEMU complained about KVM and VFIO"
+	fi
 
 	# Which interrupt mechanism carried the device's interrupts.
 	msi=$(sed -n 's/.*GUEST: .* msi_irqs //p' "$guest_log")
@@ -133,7 +136,12 @@ run_guest()
 		guest_markers | grep -q " irq .*PCI-MSI.*virtio0-input.0" ||
 			fail "run $name: virtio0-input.0 is not a PCI-MSI interrupt"
 		[ "$(count_trace vfio_msix_enable)" -gt 0 ] || fail "run $name: QEMU never enabled MSI-X"
-		[ "$msi_n" -gt 0 ] || fail "run $name: QEMU saw no MSI-X interrupt"
+		if [ "$guest_accel" = kvm ]; then
+			[ "$(count_trace kvm_irqchip_add_msi_route)" -gt 0 ] ||
+				fail "run $name: no MSI-X vector routed through KVM"
+		else
+			[ "$msi_n" -gt 0 ] || fail "run $name: QEMU saw no MSI-X interrupt"
+		fi
 	else
 		[ "$msi" = none ] || fail "run $name: the guest uses MSI vectors $msi"
 		n=$(guest_irq_count virtio0)
@@ -142,7 +150,12 @@ run_guest()
 			fail "run $name: virtio0 is not an IO-APIC (INTx) interrupt"
 		[ "$(count_trace vfio_msix_enable)" -eq 0 ] || fail "run $name: QEMU enabled MSI-X"
 		[ "$msi_n" -eq 0 ] || fail "run $name: QEMU saw $msi_n MSI interrupts"
-		[ "$intx_n" -gt 0 ] || fail "run $name: QEMU saw no INTx interrupt"
+		if [ "$guest_accel" = kvm ]; then
+			[ "$(count_trace vfio_intx_enable_kvm)" -gt 0 ] ||
+				fail "run $name: INTx not routed through a KVM irqfd"
+		else
+			[ "$intx_n" -gt 0 ] || fail "run $name: QEMU saw no INTx interrupt"
+		fi
 	fi
 
 	after=$(guest_dev_stats)
@@ -151,35 +164,26 @@ run_guest()
 	echo "$after" | grep -q "faults 0$" || fail "run $name: the device had DMA faults"
 
 	t_link=$(sed -n 's/.*GUEST: \[\([0-9.]*\)\] link up.*/\1/p' "$guest_log")
-	line="run $name ($irq${args:+, $args}${*:+, $*}): $t_all s in all,"
+	line="run $name ($guest_accel, $irq${args:+, $args}${*:+, $*}): $t_all s in all,"
 	line+=" guest link up at $t_link s guest time"
 	line+="${grtt:+; guest->host rtt $grtt}${hrtt:+; host->guest rtt $hrtt}"
 	summary+=("$line")
 	guest_say "run $name passed"
 }
 
-# KVM: where /dev/kvm can run this guest, these runs would use it; a KVM
-# that starts QEMU but cannot boot the guest's kernel (no SSE3 in its CPUID
-# on the machines this suite was written on) is said so, and the runs use
-# TCG.  A Linux guest under KVM is not tested then.
-kvm_boots()
-{
-	[ -w /dev/kvm ] || return 1
-	timeout 20 qemu-system-x86_64 -accel kvm -m 256 -nographic -no-reboot -nodefaults \
-		-serial stdio -kernel "$guest_work/img/vmlinuz" \
-		-initrd "$guest_work/img/initramfs.cpio" -append "console=ttyS0 panic=-1" \
-		</dev/null 2>/dev/null | grep -q "GUEST: .* init started"
-}
-if kvm_boots; then
-	echo "##########################################################################"
-	echo "## KVM can boot this guest here, but these runs use TCG: the guest"
-	echo "## under KVM is NOT tested (QEMU under KVM is: tests/clients/qemu_kvm.sh)."
-	echo "##########################################################################"
+# KVM where it boots this guest: then the runs use it, and the device's
+# interrupts go through KVM irqfds (MSI-X routes, INTx with a resample
+# eventfd as the unmask eventfd) instead of through QEMU.  Where it does not,
+# the runs use TCG and say so.
+if kvm_boots_linux "$guest_work/img/vmlinuz" "$guest_work/img/initramfs.cpio"; then
+	guest_accel=kvm
+	echo "KVM boots this guest: the runs use -accel kvm"
 else
 	echo "##########################################################################"
-	echo "## KVM cannot boot a Linux guest here (/dev/kvm missing, or its CPU"
-	echo "## lacks what the kernel needs): these runs use TCG; the guest under"
-	echo "## KVM is NOT tested (QEMU under KVM is: tests/clients/qemu_kvm.sh)."
+	echo "## KVM cannot boot a Linux guest here (no writable /dev/kvm, or one that"
+	echo "## does not run a standard kernel, such as PVM's): these runs use TCG;"
+	echo "## the guest under KVM is NOT tested (QEMU under KVM is:"
+	echo "## tests/clients/qemu_kvm.sh)."
 	echo "##########################################################################"
 fi
 

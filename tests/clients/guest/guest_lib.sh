@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# A Linux guest under QEMU (TCG) driving uvfio's virtio-net function through
-# -device vfio-pci.  Shared by tests/clients/qemu_guest.sh and
+# A Linux guest under QEMU (TCG, or KVM when the caller sets guest_accel)
+# driving uvfio's virtio-net function through -device vfio-pci.  Shared by tests/clients/qemu_guest.sh and
 # bench/bench_guest.sh: sourced, not run.  The caller sets `uvfio` (the CLI)
 # and calls guest_setup first; guest_cleanup undoes everything by PID and by
 # name, and is safe to call at any point and more than once.
@@ -21,6 +21,7 @@ GUEST_HOST_IP=10.77.0.1
 GUEST_IP=10.77.0.2
 GUEST_VFIO_NIC=(-device "vfio-pci,host=$GUEST_BDF")
 
+guest_accel=tcg
 guest_work=
 guest_ns=
 guest_daemon_pid=
@@ -184,12 +185,13 @@ guest_boot()
 	# its PID would not be the one to kill.
 	[ -n "$guest_ns" ] && ns=(ip netns exec "$guest_ns")
 	"${ns[@]}" timeout --kill-after=5 "$limit" "$uvfio" run --connect "$guest_work/host" -- \
-		qemu-system-x86_64 -accel tcg -m 256 -nographic -no-reboot -nodefaults \
+		qemu-system-x86_64 -accel "$guest_accel" -m 256 -nographic -no-reboot -nodefaults \
 		-serial stdio -kernel "$guest_work/img/vmlinuz" \
 		-initrd "$guest_work/img/initramfs.cpio" \
 		-append "console=ttyS0 panic=-1 $args" \
 		-trace vfio_intx_enable -trace vfio_msix_enable -trace vfio_intx_interrupt \
-		-trace vfio_msi_interrupt -D "$guest_trace" "$@" \
+		-trace vfio_msi_interrupt -trace vfio_intx_enable_kvm \
+		-trace kvm_irqchip_add_msi_route -D "$guest_trace" "$@" \
 		</dev/null > >(guest_stamp >"$guest_log") 2>&1 &
 	guest_qemu_pid=$!
 	guest_say "guest started: $args $*"
