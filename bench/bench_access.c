@@ -231,10 +231,11 @@ int main(void)
 		      st[K_BAR_READ].median_us);
 	print_latency("edu BAR0 4-byte MMIO store", st[K_MMIO_WRITE], "pwrite",
 		      st[K_BAR_WRITE].median_us);
-	printf("  MMIO over pread/pwrite: load +%.2f us, store +%.2f us (target <= 3 us); "
+	printf("  MMIO over pread/pwrite: load +%.2f us, store +%.2f us%s; "
 	       "the kernel's fault + sigreturn alone %.2f us\n",
 	       st[K_MMIO_READ].median_us - st[K_BAR_READ].median_us,
-	       st[K_MMIO_WRITE].median_us - st[K_BAR_WRITE].median_us, st[K_FAULT].median_us);
+	       st[K_MMIO_WRITE].median_us - st[K_BAR_WRITE].median_us,
+	       cross ? " (target <= 3 us)" : "", st[K_FAULT].median_us);
 	printf("  BAR0 read over: syscall floor %.1fx", st[K_BAR_READ].median_us /
 	       st[K_FILE].median_us);
 	if (cross)

@@ -17,7 +17,8 @@ static LIST_HEAD(, slot_client) clients = LIST_HEAD_INITIALIZER(clients);
 static uint64_t window_ns = SLOT_POLL_US_DEFAULT * 1000ull;
 static bool active;			/* polling, not asleep in epoll */
 static uint64_t last_work;
-static int last_client_cpu = -1;	/* the client we served last */
+static cpu_set_t client_cpus;		/* where the clients of the last pass with
+					 * work ran */
 static int my_cpu = -1;			/* as published in the slots */
 static cpu_set_t allowed;		/* our affinity at start */
 static bool can_move;
@@ -54,9 +55,10 @@ static void publish_cpu(int cpu)
 		atomic_store_explicit(&sc->slot->d.cpu, cpu, memory_order_relaxed);
 }
 
-/* Spinning is only worth it while the client runs elsewhere; on its CPU we
- * would keep it from running.  Then move off its CPU if our affinity has
- * room, else stop polling. */
+/* Spinning is only worth it while the clients run elsewhere; on a client's
+ * CPU we would keep it from running.  Then move to a CPU of our affinity
+ * where none of them runs; if there is none (many clients), stay and share:
+ * the clients on our CPU yield to us.  If we may not move, stop polling. */
 static bool may_spin(void)
 {
 	int cpu = sched_getcpu();
@@ -64,16 +66,21 @@ static bool may_spin(void)
 
 	if (cpu != my_cpu)
 		publish_cpu(cpu);
-	if (cpu != last_client_cpu || last_client_cpu < 0)
+	if (cpu < 0 || !CPU_ISSET(cpu, &client_cpus))
 		return true;
 	if (!can_move)
 		return false;
 	set = allowed;
-	CPU_CLR(last_client_cpu, &set);
+	for (int c = 0; c < CPU_SETSIZE; c++) {
+		if (CPU_ISSET(c, &client_cpus))
+			CPU_CLR(c, &set);
+	}
+	if (!CPU_COUNT(&set))
+		return true;
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
 		return false;
 	publish_cpu(sched_getcpu());
-	return my_cpu != last_client_cpu;
+	return !CPU_ISSET(my_cpu, &client_cpus);
 }
 
 /* Going to sleep: clear the awake flags, then look once more (a client that
@@ -98,15 +105,23 @@ static bool try_sleep(void)
 static bool serve_all(void)
 {
 	struct slot_client *sc, *next;
-	bool work = false;
+	bool work = false, any = false;
+	cpu_set_t cpus;
 
+	CPU_ZERO(&cpus);
 	for (sc = LIST_FIRST(&clients); sc; sc = next) {
+		int cpu = atomic_load_explicit(&sc->slot->c.cpu, memory_order_relaxed);
+
 		next = LIST_NEXT(sc, link);
 		if (!slot_client_pending(sc))
 			continue;
-		last_client_cpu = atomic_load_explicit(&sc->slot->c.cpu, memory_order_relaxed);
+		any = true;
+		if (cpu >= 0 && cpu < CPU_SETSIZE)
+			CPU_SET(cpu, &cpus);
 		work |= session_slot_serve(sc);
 	}
+	if (any)
+		client_cpus = cpus;
 	return work;
 }
 
