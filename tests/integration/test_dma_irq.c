@@ -87,10 +87,7 @@ static void test_msi_and_intx(void)
 	wr32(s.device, EDU(0x60), 0x1000);
 	CHECK(wait_eventfd(efd, 2000) == 1, "MSI after raise");
 	wr32(s.device, EDU(0x64), 0x1000);
-	CHECK_OK(ioctl(s.device, VFIO_DEVICE_SET_IRQS, &(struct vfio_irq_set){
-		.argsz = sizeof(struct vfio_irq_set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_MSI_IRQ_INDEX, .count = 0 }));
+	CHECK_OK(disable_irqs(s.device, VFIO_PCI_MSI_IRQ_INDEX));
 
 	/* INTx: level-triggered, automasked until UNMASK */
 	CHECK_OK(set_irq_eventfds(s.device, VFIO_PCI_INTX_IRQ_INDEX, 0, 1, &efd));

@@ -150,10 +150,7 @@ static void irqfds(int kvm)
 	      MSI_VECTOR);
 	CHECK(read(msi, &v, sizeof(v)) < 0 && errno == EAGAIN, "KVM left the MSI signal");
 	wr32(s.device, EDU(0x64), 0x1000);
-	CHECK_OK(ioctl(s.device, VFIO_DEVICE_SET_IRQS, &(struct vfio_irq_set){
-		.argsz = sizeof(struct vfio_irq_set),
-		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
-		.index = VFIO_PCI_MSI_IRQ_INDEX, .count = 0 }));
+	CHECK_OK(disable_irqs(s.device, VFIO_PCI_MSI_IRQ_INDEX));
 
 	/* INTx: the resample eventfd is the unmask eventfd; the level reaches
 	 * the IOAPIC pin and the APIC */

@@ -110,6 +110,17 @@ static inline int set_irq_eventfds(int device, uint32_t index, uint32_t start, u
 	return ioctl(device, VFIO_DEVICE_SET_IRQS, set);
 }
 
+/* SET_IRQS with DATA_NONE|ACTION_TRIGGER and count 0: the index off. */
+static inline int disable_irqs(int device, uint32_t index)
+{
+	struct vfio_irq_set set = {
+		.argsz = sizeof(set), .index = index,
+		.flags = VFIO_IRQ_SET_DATA_NONE | VFIO_IRQ_SET_ACTION_TRIGGER,
+	};
+
+	return ioctl(device, VFIO_DEVICE_SET_IRQS, &set);
+}
+
 /* Waits up to ms for the eventfd; returns its count (0 on timeout). */
 static inline uint64_t wait_eventfd(int fd, int ms)
 {
