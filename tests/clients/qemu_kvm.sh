@@ -7,7 +7,8 @@
 #
 # Without a usable /dev/kvm the test says so and ends skipped (77).  (A
 # Linux guest under KVM cannot be booted on the machines this suite was
-# written on: KVM there runs the firmware but no kernel.)
+# written on: their KVM is PVM's, which runs the firmware but stops a
+# standard kernel; see qemu_guest.sh.)
 #
 # Usage: qemu_kvm.sh UVFIO_CLI
 set -u
