@@ -72,10 +72,15 @@ fi
 
 work=$(mktemp -d)
 daemon_pid=
+net_pid=
+ns=
 cleanup()
 {
 	pkill -f "qemu-system-x86_64 .*$work/" 2>/dev/null
 	[ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid"
+	# the live part's daemon and namespace, when a failure cut it short
+	[ -n "$net_pid" ] && kill "$net_pid" 2>/dev/null && wait "$net_pid"
+	[ -n "$ns" ] && ip netns del "$ns" 2>/dev/null
 	rm -rf "$work"
 }
 trap cleanup EXIT
@@ -357,7 +362,9 @@ live()
 		qtap0 qtap1
 	kill "$net_pid" 2>/dev/null
 	wait "$net_pid" 2>/dev/null
+	net_pid=
 	ip netns del "$ns"
+	ns=
 	echo "live: PASS"
 }
 
