@@ -62,7 +62,7 @@ static void publish_cpu(int cpu)
 static bool may_spin(void)
 {
 	int cpu = sched_getcpu();
-	cpu_set_t set;
+	cpu_set_t set, busy;
 
 	if (cpu != my_cpu)
 		publish_cpu(cpu);
@@ -70,11 +70,8 @@ static bool may_spin(void)
 		return true;
 	if (!can_move)
 		return false;
-	set = allowed;
-	for (int c = 0; c < CPU_SETSIZE; c++) {
-		if (CPU_ISSET(c, &client_cpus))
-			CPU_CLR(c, &set);
-	}
+	CPU_AND(&busy, &allowed, &client_cpus);
+	CPU_XOR(&set, &allowed, &busy);		/* allowed, less the clients' */
 	if (!CPU_COUNT(&set))
 		return true;
 	if (sched_setaffinity(0, sizeof(set), &set) < 0)
@@ -110,11 +107,12 @@ static bool serve_all(void)
 
 	CPU_ZERO(&cpus);
 	for (sc = LIST_FIRST(&clients); sc; sc = next) {
-		int cpu = atomic_load_explicit(&sc->slot->c.cpu, memory_order_relaxed);
+		int cpu;
 
 		next = LIST_NEXT(sc, link);
 		if (!slot_client_pending(sc))
 			continue;
+		cpu = atomic_load_explicit(&sc->slot->c.cpu, memory_order_relaxed);
 		any = true;
 		if (cpu >= 0 && cpu < CPU_SETSIZE)
 			CPU_SET(cpu, &cpus);
